@@ -1,0 +1,51 @@
+// Errors of the lock library. A lock conflict or a timeout is not an error
+// (it is returned as a value); a failed system call is, and it carries what
+// was being done, to which file, and errno.
+#pragma once
+
+#include <cerrno>
+#include <stdexcept>
+#include <string>
+
+namespace plock {
+
+// What the library was doing when a system call failed; the CLI maps it,
+// together with errno, to an exit status.
+enum class Operation {
+    open,     // opening an existing file
+    create,   // creating a file or reaching its directory
+    lock,     // taking or releasing a lock
+    read,
+    write,
+    inspect,  // stat, readlink, /proc lookups
+    execute,  // running the command
+    system,   // anything else (fork, threads, signals)
+};
+
+class SystemError : public std::runtime_error {
+public:
+    // The message is "cannot <verb> <subject>: <reason>", where reason is
+    // `explanation` when given and strerror(error_number) otherwise.
+    SystemError(Operation operation, std::string subject, int error_number,
+                const std::string& explanation = {});
+
+    Operation operation() const noexcept { return m_operation; }
+    const std::string& subject() const noexcept { return m_subject; }
+    int error_number() const noexcept { return m_error_number; }
+
+private:
+    Operation m_operation;
+    std::string m_subject;
+    int m_error_number;
+};
+
+// A value the user gave that cannot work (bad name, bad number, ...).
+class UsageError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+[[noreturn]] void throw_system_error(Operation operation, const std::string& subject,
+                                     int error_number = errno);
+
+}  // namespace plock

@@ -1,0 +1,26 @@
+// Reentrancy, the shell way: a plock run inside a command that already holds
+// the lock through an inherited descriptor recognises it instead of waiting
+// for itself forever.
+#pragma once
+
+#include <optional>
+
+#include "plock/file_lock.hpp"
+
+namespace plock {
+
+struct InheritedLock {
+    int fd = -1;
+    LockMode mode = LockMode::exclusive;
+    LockMethod method = LockMethod::flock;
+};
+
+// Looks through this process's open descriptors (other than `own_fd`) for one
+// that refers to `file` and whose open file description holds a lock of
+// `method` on it, as /proc/self/fdinfo reports. The kernel lists a lock only
+// under the open file description that owns it, so a match proves that the
+// lock is ours by inheritance, not merely that the file is open.
+std::optional<InheritedLock> find_inherited_lock(FileIdentity file, LockMethod method,
+                                                 int own_fd);
+
+}  // namespace plock

@@ -1,0 +1,36 @@
+// Who holds a lock on a file: the entries of /proc/locks for it, resolved to
+// live processes and their command lines.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "plock/file_lock.hpp"
+#include "plock/proc_locks.hpp"
+
+namespace plock {
+
+struct LockHolder {
+    pid_t pid = -1;            // -1 when no live process could be found
+    std::string command_line;  // empty when unknown
+    LockEntry entry;
+};
+
+struct LockHolders {
+    std::vector<LockHolder> holders;  // granted locks on the file
+    std::size_t waiters = 0;          // blocked requests for the file
+};
+
+// The kernel records the PID that took a flock lock even after that process
+// has exited and a child kept the descriptor, and records no PID at all for
+// OFD locks. In those cases the holders are found by looking through the
+// descriptors of every process we may inspect for one that carries the lock.
+// `skip_pid` (usually ourselves) is left out of that search.
+LockHolders find_lock_holders(FileIdentity file, pid_t skip_pid = -1);
+
+// "PID 1234 (sleep 10)", "PID 1234", or "an unknown process".
+std::string describe_holder(const LockHolder& holder);
+
+}  // namespace plock
