@@ -1,0 +1,115 @@
+// The top-level app: subcommands, help footer with the exit-status table.
+#include "cli/app.hpp"
+
+#include <cstring>
+#include <iostream>
+
+#include "cli/log.hpp"
+#include "plock/error.hpp"
+#include "plock/exit_code.hpp"
+
+namespace plock::cli {
+namespace {
+
+std::string exit_status_footer() {
+    std::string text =
+        "Exit status: the command's own status, whatever it is, or:\n"
+        "  128+N          the command was killed by signal N (or plock, waiting, by signal N)\n";
+    for (const exit_code::Entry& entry : exit_code::k_table) {
+        std::string code = "  " + std::to_string(entry.code);
+        code.resize(17, ' ');
+        text += code;
+        text += entry.meaning;
+        text += '\n';
+    }
+    text += "\nSee plock(1) for details. 'plock COMMAND --help' describes each subcommand.";
+    return text;
+}
+
+}  // namespace
+
+Invocation split_invocation(int argc, char** argv) {
+    Invocation invocation;
+    invocation.option_count = argc;
+    for (int index = 1; index < argc; ++index) {
+        if (std::strcmp(argv[index], "--") == 0) {
+            invocation.option_count = index;
+            invocation.command = std::vector<std::string>(argv + index + 1, argv + argc);
+            break;
+        }
+    }
+    return invocation;
+}
+
+void build_app(CLI::App& app, Dispatch& dispatch) {
+    app.description(
+        "plock runs a command while holding a lock: a file lock, a counting semaphore,\n"
+        "a PID-file guard or a Redis lock, and exits with the command's status.");
+    app.require_subcommand(1);
+    app.set_version_flag("--version", std::string("plock ") + PLOCK_VERSION);
+    app.footer(exit_status_footer());
+    add_exec_command(app, dispatch);
+    add_try_command(app, dispatch);
+}
+
+void reject_extra_arguments(const CLI::App& command) {
+    const std::vector<std::string> extras = command.remaining();
+    if (extras.empty()) {
+        return;
+    }
+    const std::string& first = extras.front();
+    if (first.size() > 1 && first[0] == '-') {
+        throw UsageError("unknown option '" + first + "' for 'plock " + command.get_name() + "'");
+    }
+    throw UsageError("unexpected argument '" + first + "': the command goes after '--', as in 'plock " +
+                     command.get_name() + " LOCKFILE -- COMMAND...'");
+}
+
+namespace {
+
+// CLI11 reports a mistyped subcommand as unexpected arguments; say what it is.
+void check_subcommand_name(const CLI::App& app, const Invocation& invocation, char** argv) {
+    for (int index = 1; index < invocation.option_count; ++index) {
+        const std::string word = argv[index];
+        if (word.empty() || word[0] == '-') {
+            continue;
+        }
+        bool known = false;
+        for (const CLI::App* subcommand : app.get_subcommands({})) {
+            known = known || subcommand->get_name() == word;
+        }
+        if (!known) {
+            throw UsageError("unknown subcommand '" + word + "' (try 'plock --help')");
+        }
+        return;
+    }
+}
+
+}  // namespace
+
+std::optional<int> parse_command_line(CLI::App& app, const Invocation& invocation, char** argv) {
+    check_subcommand_name(app, invocation, argv);
+    try {
+        app.parse(invocation.option_count, argv);
+    } catch (const CLI::ParseError& error) {
+        if (error.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
+            // --help or --version: CLI11 prints them.
+            app.exit(error, std::cout, std::cerr);
+            return exit_code::k_success;
+        }
+        std::string message = error.what();
+        while (!message.empty() && message.back() == '\n') {
+            message.pop_back();
+        }
+        for (char& character : message) {
+            if (character == '\n') {
+                character = ' ';
+            }
+        }
+        logger().error("{} (try 'plock --help')", message);
+        return exit_code::k_usage;
+    }
+    return std::nullopt;
+}
+
+}  // namespace plock::cli

@@ -1,0 +1,45 @@
+// run_command: fork + exec + signal forwarding, or exec in place.
+#include "cli/command_runner.hpp"
+
+#include "cli/log.hpp"
+#include "plock/child.hpp"
+#include "plock/signals.hpp"
+
+namespace plock::cli {
+namespace {
+
+std::string join(const std::vector<std::string>& words) {
+    std::string text;
+    for (const std::string& word : words) {
+        text += text.empty() ? "" : " ";
+        text += word;
+    }
+    return text;
+}
+
+}  // namespace
+
+int run_command(const RunRequest& request) {
+    CommandSpec spec;
+    spec.argv = request.argv;
+    spec.environment = request.environment;
+    spec.inherited_fds = request.inherited_fds;
+    spec.die_with_parent = request.die_with_parent;
+    spec.signal_mask = request.original_mask;
+
+    if (logger().should_log(spdlog::level::debug)) {
+        logger().debug("running {}{}", join(request.argv),
+                       request.replace_process ? " in place of plock" : "");
+    }
+    if (request.replace_process) {
+        exec_command(spec);
+    }
+    ChildProcess child = ChildProcess::spawn(spec);
+    const auto status = child.wait(forwarded_signals(), std::nullopt);
+    if (status->signaled()) {
+        logger().debug("the command was killed by {}", signal_name(status->signal()));
+    }
+    return status->shell_status();
+}
+
+}  // namespace plock::cli

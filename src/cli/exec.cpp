@@ -1,0 +1,31 @@
+// `plock exec`: hold a file lock while a command runs.
+#include <memory>
+
+#include "cli/app.hpp"
+#include "cli/file_lock_command.hpp"
+
+namespace plock::cli {
+
+void add_exec_command(CLI::App& app, Dispatch& dispatch) {
+    auto options = std::make_shared<FileLockOptions>();
+    CLI::App* command = app.add_subcommand(
+        "exec", "Run a command while holding a lock on LOCKFILE, waiting for it if needed");
+    add_file_lock_options(*command, *options, FileLockRole::exec);
+    command->footer(
+        "Usage: plock exec [OPTIONS] LOCKFILE -- COMMAND [ARG...]\n"
+        "       plock exec [OPTIONS] LOCKFILE -c STRING\n\n"
+        "Examples:\n"
+        "  plock exec /var/lock/backup.lock -- ./backup.sh          # wait for the lock\n"
+        "  plock exec -n /var/lock/backup.lock -- ./backup.sh       # skip if it is running\n"
+        "  plock exec -w 30 -E 0 /tmp/deploy.lock -c 'make deploy'  # give up after 30s, quietly\n\n"
+        "The command sees PLOCK_FILE and PLOCK_MODE. Exit status: the command's, 75 when the lock\n"
+        "is busy or the timeout expires, 128+N when killed by signal N; see 'plock --help'.");
+    command->callback([options, command, &dispatch] {
+        reject_extra_arguments(*command);
+        dispatch.run = [options](const CommandWords& words) {
+            return run_file_lock_command(*options, words, FileLockRole::exec);
+        };
+    });
+}
+
+}  // namespace plock::cli

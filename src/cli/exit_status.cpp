@@ -1,0 +1,41 @@
+// exit_code_for: what was being done, and errno, decide the status.
+#include "cli/exit_status.hpp"
+
+#include <cerrno>
+
+#include "plock/exit_code.hpp"
+
+namespace plock::cli {
+
+int exit_code_for(const SystemError& error) noexcept {
+    const int number = error.error_number();
+    if (error.operation() == Operation::execute) {
+        return number == ENOENT || number == ENOTDIR ? exit_code::k_not_found
+                                                     : exit_code::k_not_executable;
+    }
+    switch (number) {
+    case EACCES:
+    case EPERM:
+        return exit_code::k_permission;
+    case ENOMEM:
+    case EMFILE:
+    case ENFILE:
+        return exit_code::k_os_error;
+    case EROFS:
+    case ENOSPC:
+    case EDQUOT:
+        return exit_code::k_cannot_create;
+    default:
+        break;
+    }
+    switch (error.operation()) {
+    case Operation::create:
+        return exit_code::k_cannot_create;
+    case Operation::open:
+        return exit_code::k_cannot_open;
+    default:
+        return exit_code::k_os_error;
+    }
+}
+
+}  // namespace plock::cli

@@ -1,0 +1,220 @@
+// The run behind `plock exec` and `plock try`.
+#include "cli/file_lock_command.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "cli/command_runner.hpp"
+#include "cli/log.hpp"
+#include "plock/error.hpp"
+#include "plock/exit_code.hpp"
+#include "plock/file_lock.hpp"
+#include "plock/inherited_lock.hpp"
+#include "plock/lock_holders.hpp"
+#include "plock/signals.hpp"
+
+namespace plock::cli {
+namespace {
+
+struct Settings {
+    std::string path;
+    LockMode mode = LockMode::exclusive;
+    LockMethod method = LockMethod::flock;
+    WaitPolicy wait;
+    int conflict_exit_code = exit_code::k_conflict;
+    std::vector<std::string> command;
+    bool close_descriptor = false;
+    bool no_fork = false;
+    OpenPolicy open_policy;
+};
+
+LockMethod parse_method(const std::string& text) {
+    if (text == "flock") {
+        return LockMethod::flock;
+    }
+    if (text == "ofd") {
+        return LockMethod::ofd;
+    }
+    throw UsageError("invalid value '" + text + "' for --method: expected flock or ofd");
+}
+
+Settings validate(const FileLockOptions& options, const CommandWords& words, FileLockRole role) {
+    Settings settings;
+    if (options.path.empty()) {
+        throw UsageError("the lock file name is empty");
+    }
+    settings.path = options.path;
+    settings.mode = options.shared ? LockMode::shared : LockMode::exclusive;
+    settings.method = parse_method(options.method);
+    settings.wait = parse_wait_policy(options.wait);
+    if (role == FileLockRole::try_) {
+        settings.wait.nonblocking = true;
+    }
+    settings.conflict_exit_code = parse_conflict_exit_code(options.conflict_exit_code);
+    settings.command = resolve_command(options.command_string, words);
+    if (settings.command.empty() && role == FileLockRole::exec) {
+        throw UsageError("no command given: put it after '--' or use -c STRING");
+    }
+    settings.close_descriptor = options.close_descriptor;
+    settings.no_fork = options.no_fork;
+    if (settings.no_fork && settings.close_descriptor) {
+        throw UsageError("--no-fork and -o/--close cannot be combined: with --no-fork the "
+                         "command itself holds the lock");
+    }
+    if (settings.command.empty() && (settings.no_fork || settings.close_descriptor)) {
+        throw UsageError("--no-fork and -o/--close need a command");
+    }
+    settings.open_policy.follow_foreign_symlinks = options.follow;
+    return settings;
+}
+
+std::string absolute_path(const std::string& path) {
+    std::error_code error;
+    const auto absolute = std::filesystem::absolute(path, error);
+    return error ? path : absolute.lexically_normal().string();
+}
+
+// "PID 1234 (sleep 10)" for the first holder, and how many others.
+std::string describe_holders(const FileLock& lock) {
+    LockHolders found;
+    try {
+        found = find_lock_holders(lock.identity(), getpid());
+    } catch (const SystemError&) {
+        return "an unknown process";
+    }
+    if (found.holders.empty()) {
+        return "an unknown process";
+    }
+    std::string text = describe_holder(found.holders.front());
+    if (found.holders.size() > 1) {
+        text += " and " + std::to_string(found.holders.size() - 1) + " other process" +
+                (found.holders.size() > 2 ? "es" : "");
+    }
+    return text;
+}
+
+// A conflict is the expected outcome of -n, -w and `try`: reported as a plain
+// line unless -q, or only with -v when -E 0 makes it a success.
+spdlog::level::level_enum conflict_level(int conflict_exit_code) {
+    return conflict_exit_code == 0 ? spdlog::level::info : spdlog::level::warn;
+}
+
+int report_busy(const FileLock& lock, const Settings& settings, spdlog::level::level_enum level) {
+    if (logger().should_log(level)) {
+        logger().log(level, "{} is locked by {}", settings.path, describe_holders(lock));
+    }
+    return settings.conflict_exit_code;
+}
+
+}  // namespace
+
+void add_file_lock_options(CLI::App& command, FileLockOptions& options, FileLockRole role) {
+    command.add_option("LOCKFILE", options.path, "The file to lock; created if missing, never truncated")
+        ->required();
+    auto* exclusive = command.add_flag("-x,--exclusive", options.exclusive,
+                                       "Take an exclusive lock (the default)");
+    auto* shared = command.add_flag("-s,--shared", options.shared,
+                                    "Take a shared lock: other shared holders may run at once");
+    exclusive->excludes(shared);
+    if (role == FileLockRole::exec) {
+        add_wait_options(command, options.wait);
+    }
+    add_conflict_exit_option(command, options.conflict_exit_code);
+    command.add_flag("-o,--close", options.close_descriptor,
+                     "Do not pass the lock to the command, so that processes it leaves behind "
+                     "do not hold it; the command is killed if plock dies");
+    add_command_option(command, options.command_string);
+    command.add_option("--method", options.method,
+                       "flock (default: shares locks with flock(1) and portalocker) or ofd "
+                       "(open file description locks: shares locks with fcntl/lockf users, works on NFS)")
+        ->option_text("METHOD");
+    command.add_flag("--no-fork", options.no_fork,
+                     "Replace plock with the command, which inherits the lock (no parent process "
+                     "stays behind)");
+    command.add_flag("--follow", options.follow,
+                     "Follow LOCKFILE even if it is another user's symbolic link in a sticky "
+                     "world-writable directory such as /tmp");
+    add_output_options(command, options.output);
+    command.allow_extras();
+}
+
+int run_file_lock_command(const FileLockOptions& options, const CommandWords& words,
+                          FileLockRole role) {
+    apply_output_options(options.output);
+    const Settings settings = validate(options, words, role);
+
+    // Block the signals we forward before anything can be interrupted; they
+    // are taken synchronously from here on and restored for the command.
+    const ScopedSignalMask mask(handled_signals());
+
+    FileLock lock = FileLock::open(settings.path, settings.method, settings.open_policy);
+    const auto start = Clock::now();
+    AcquireResult result = lock.try_acquire(settings.mode);
+    std::optional<InheritedLock> inherited;
+
+    if (!result.acquired()) {
+        inherited = find_inherited_lock(lock.identity(), settings.method, lock.fd());
+        if (inherited && inherited->mode == LockMode::shared && settings.mode == LockMode::exclusive) {
+            logger().error("{} is already locked in shared mode through inherited descriptor {}; "
+                           "waiting for an exclusive lock would wait for ourselves forever",
+                           settings.path, inherited->fd);
+            return settings.conflict_exit_code;
+        }
+        if (inherited) {
+            logger().debug("{} is already locked ({}) through inherited descriptor {}; "
+                           "running the command without locking it again",
+                           settings.path, to_string(inherited->mode), inherited->fd);
+        } else if (settings.wait.nonblocking) {
+            const auto level = role == FileLockRole::try_ && settings.command.empty()
+                                   ? spdlog::level::info
+                                   : conflict_level(settings.conflict_exit_code);
+            return report_busy(lock, settings, level);
+        } else {
+            if (logger().should_log(spdlog::level::info)) {
+                logger().info("waiting for {} lock on {}, held by {} ({})", to_string(settings.mode),
+                              settings.path, describe_holders(lock), settings.wait.describe());
+            }
+            result = lock.acquire(settings.mode, settings.wait.deadline_from(start),
+                                  wait_ending_signals());
+            const auto waited = Clock::now() - start;
+            switch (result.status) {
+            case AcquireResult::Status::acquired:
+                logger().info("acquired {} lock on {} after {}", to_string(settings.mode),
+                              settings.path, format_seconds(waited));
+                break;
+            case AcquireResult::Status::interrupted:
+                logger().info("{} ended the wait for {}", signal_name(result.signal), settings.path);
+                return exit_code::k_signal_base + result.signal;
+            case AcquireResult::Status::timed_out:
+            case AcquireResult::Status::busy: {
+                const auto level = conflict_level(settings.conflict_exit_code);
+                if (logger().should_log(level)) {
+                    logger().log(level, "timed out after {} waiting for {}, held by {}",
+                                 format_seconds(waited), settings.path, describe_holders(lock));
+                }
+                return settings.conflict_exit_code;
+            }
+            }
+        }
+    }
+
+    if (settings.command.empty()) {
+        logger().info("{} is free", settings.path);
+        return exit_code::k_success;  // `plock try LOCKFILE`: the lock goes with the descriptor
+    }
+
+    RunRequest request;
+    request.argv = settings.command;
+    request.environment = {{"PLOCK_FILE", absolute_path(settings.path)},
+                           {"PLOCK_MODE", std::string(to_string(settings.mode))}};
+    if (!settings.close_descriptor && !inherited) {
+        request.inherited_fds.push_back(lock.fd());
+    }
+    request.die_with_parent = settings.close_descriptor;
+    request.replace_process = settings.no_fork;
+    request.original_mask = mask.previous();
+    return run_command(request);
+}
+
+}  // namespace plock::cli

@@ -1,0 +1,156 @@
+// Shared option declarations and their validation.
+#include "cli/options.hpp"
+
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+#include <cstdio>
+
+#include "cli/log.hpp"
+#include "plock/error.hpp"
+#include "plock/exit_code.hpp"
+
+namespace plock::cli {
+namespace {
+
+// Longer than any sensible wait, short enough for nanosecond arithmetic.
+constexpr double k_max_seconds = 100.0 * 365 * 24 * 3600;
+
+}  // namespace
+
+Deadline WaitPolicy::deadline_from(Clock::time_point start) const {
+    if (nonblocking) {
+        return start;
+    }
+    if (timeout) {
+        return start + std::chrono::duration_cast<Clock::duration>(*timeout);
+    }
+    return std::nullopt;
+}
+
+std::string WaitPolicy::describe() const {
+    return timeout ? "timeout " + format_seconds(*timeout) : std::string("no timeout");
+}
+
+void add_wait_options(CLI::App& command, WaitOptions& options) {
+    auto* nonblock = command.add_flag("-n,--nonblock", options.nonblock,
+                                      "Fail at once (status 75, see -E) if the lock is busy");
+    auto* timeout = command
+                        .add_option_function<std::string>(
+                            "-w,--timeout", [&options](const std::string& text) { options.timeout = text; },
+                            "Give up after SECONDS (fractions allowed; 0 = --nonblock)")
+                        ->option_text("SECONDS");
+    nonblock->excludes(timeout);
+}
+
+void add_conflict_exit_option(CLI::App& command, std::optional<std::string>& code) {
+    command.add_option_function<std::string>(
+               "-E,--conflict-exit-code", [&code](const std::string& text) { code = text; },
+                       "Exit status when the lock is busy or the wait times out (0-255, default 75)")
+        ->option_text("CODE");
+}
+
+void add_command_option(CLI::App& command, std::optional<std::string>& command_string) {
+    command.add_option_function<std::string>(
+               "-c,--command", [&command_string](const std::string& text) { command_string = text; },
+                       "Run STRING with /bin/sh -c instead of a command after --")
+        ->option_text("STRING");
+}
+
+void add_output_options(CLI::App& command, OutputOptions& options) {
+    auto* verbose = command.add_flag("-v,--verbose", options.verbose,
+                                     "Say when plock waits, for how long, and who holds the lock");
+    auto* quiet = command.add_flag("-q,--quiet", options.quiet,
+                                   "Print nothing but errors (no conflict or timeout messages)");
+    verbose->excludes(quiet);
+}
+
+std::chrono::nanoseconds parse_seconds(const std::string& option, const std::string& text) {
+    const auto invalid = [&](const char* why) {
+        return UsageError("invalid value '" + text + "' for " + option + ": " + why);
+    };
+    if (text.empty() || std::isspace(static_cast<unsigned char>(text.front()))) {
+        throw invalid("expected a number of seconds");
+    }
+    char* end = nullptr;
+    errno = 0;
+    const double seconds = std::strtod(text.c_str(), &end);
+    if (end == text.c_str() || *end != '\0' || errno == ERANGE || !std::isfinite(seconds)) {
+        throw invalid("expected a number of seconds, such as 10 or 0.5");
+    }
+    if (seconds < 0) {
+        throw invalid("must not be negative");
+    }
+    if (seconds > k_max_seconds) {
+        throw invalid("too large");
+    }
+    return std::chrono::nanoseconds(static_cast<long long>(std::llround(seconds * 1e9)));
+}
+
+WaitPolicy parse_wait_policy(const WaitOptions& options) {
+    WaitPolicy policy;
+    policy.nonblocking = options.nonblock;
+    if (options.timeout) {
+        policy.timeout = parse_seconds("-w/--timeout", *options.timeout);
+        if (policy.timeout->count() == 0) {
+            policy.nonblocking = true;
+        }
+    }
+    return policy;
+}
+
+int parse_conflict_exit_code(const std::optional<std::string>& text) {
+    if (!text) {
+        return exit_code::k_conflict;
+    }
+    char* end = nullptr;
+    errno = 0;
+    const long code = std::strtol(text->c_str(), &end, 10);
+    if (text->empty() || end == text->c_str() || *end != '\0' || errno == ERANGE || code < 0 ||
+        code > 255) {
+        throw UsageError("invalid value '" + *text +
+                         "' for -E/--conflict-exit-code: expected a number from 0 to 255");
+    }
+    return static_cast<int>(code);
+}
+
+std::vector<std::string> resolve_command(const std::optional<std::string>& command_string,
+                                         const CommandWords& words) {
+    const bool has_words = words.has_value();
+    if (command_string && has_words) {
+        throw UsageError("give the command either after '--' or with -c, not both");
+    }
+    if (command_string) {
+        if (command_string->empty()) {
+            throw UsageError("the -c/--command string is empty");
+        }
+        return {"/bin/sh", "-c", *command_string};
+    }
+    if (has_words && words->empty()) {
+        throw UsageError("no command after '--'");
+    }
+    if (has_words && words->front().empty()) {
+        throw UsageError("the command name is empty");
+    }
+    return has_words ? *words : std::vector<std::string>{};
+}
+
+void apply_output_options(const OutputOptions& options) {
+    if (options.verbose) {
+        set_verbosity(Verbosity::verbose);
+    } else if (options.quiet) {
+        set_verbosity(Verbosity::quiet);
+    }
+}
+
+std::string format_seconds(std::chrono::nanoseconds duration) {
+    char text[64];
+    const double seconds = std::chrono::duration<double>(duration).count();
+    std::snprintf(text, sizeof text, "%.3g", seconds);
+    if (seconds >= 1000) {
+        std::snprintf(text, sizeof text, "%.0f", seconds);
+    }
+    return std::string(text) + "s";
+}
+
+}  // namespace plock::cli

@@ -1,0 +1,32 @@
+// plock's entry point: build the command line, run the chosen subcommand,
+// and turn every error into one line on stderr and a documented exit status.
+#include <CLI/CLI.hpp>
+
+#include "cli/app.hpp"
+#include "cli/exit_status.hpp"
+#include "cli/log.hpp"
+#include "plock/error.hpp"
+#include "plock/exit_code.hpp"
+
+int main(int argc, char** argv) {
+    using namespace plock;
+    CLI::App app{"", "plock"};
+    cli::Dispatch dispatch;
+    try {
+        cli::build_app(app, dispatch);
+        const cli::Invocation invocation = cli::split_invocation(argc, argv);
+        if (const auto status = cli::parse_command_line(app, invocation, argv)) {
+            return *status;
+        }
+        return dispatch.run(invocation.command);
+    } catch (const UsageError& error) {
+        cli::logger().error("{}", error.what());
+        return exit_code::k_usage;
+    } catch (const SystemError& error) {
+        cli::logger().error("{}", error.what());
+        return cli::exit_code_for(error);
+    } catch (const std::exception& error) {
+        cli::logger().error("internal error: {}", error.what());
+        return exit_code::k_internal;
+    }
+}
