@@ -1,0 +1,169 @@
+// Bad input: each case must end with its documented status, one line on
+// stderr that names the problem, the command not run, and no file created,
+// truncated or deleted.
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+#include "test_support.hpp"
+
+using namespace plock::test;
+
+namespace {
+
+constexpr uid_t k_nobody = 65534;
+
+struct Case {
+    std::string name;
+    std::vector<std::string> arguments;  // "@" stands for the temp directory
+    int status;
+    std::string message;  // must appear in the one line on stderr
+};
+
+std::set<std::string> listing(const std::string& directory) {
+    std::set<std::string> names;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(directory)) {
+        names.insert(entry.path().string() + ":" + std::to_string(entry.is_regular_file() && !entry.is_symlink()
+                                                                     ? std::filesystem::file_size(entry.path())
+                                                                     : 0));
+    }
+    return names;
+}
+
+void check_case(const Case& bad, const TempDir& directory, const RunOptions& options = {}) {
+    INFO("case: " << bad.name);
+    std::vector<std::string> arguments;
+    for (std::string argument : bad.arguments) {
+        const auto at = argument.find('@');
+        if (at != std::string::npos) {
+            argument.replace(at, 1, directory.path());
+        }
+        arguments.push_back(argument);
+    }
+    const std::string marker = directory.path() + "-ran";
+    std::replace(arguments.begin(), arguments.end(), std::string("MARK"), "touch " + marker);
+    const auto before = listing(directory.path());
+    const Result result = run_plock(arguments, options);
+    INFO("stderr: " << result.err);
+    CHECK(result.status == bad.status);
+    CHECK_THAT(result.err, Catch::StartsWith("plock: "));
+    CHECK(std::count(result.err.begin(), result.err.end(), '\n') == 1);
+    CHECK_THAT(result.err, Catch::Contains(bad.message));
+    CHECK(result.out.empty());
+    CHECK_FALSE(exists(marker));
+    CHECK(listing(directory.path()) == before);
+}
+
+}  // namespace
+
+TEST_CASE("bad options and values and arguments exit 64 with a clear message", "[bad_input]") {
+    TempDir directory;
+    write_file(directory / "existing.lock", "keep me\n");
+    const std::vector<Case> cases{
+        {"unknown option", {"exec", "--bogus", "@/existing.lock", "--", "sh", "-c", "MARK"}, 64, "unknown option '--bogus'"},
+        {"missing command", {"exec", "@/existing.lock"}, 64, "no command given"},
+        {"nothing after --", {"exec", "@/existing.lock", "--"}, 64, "no command after '--'"},
+        {"command without --", {"exec", "@/existing.lock", "sh", "-c", "MARK"}, 64, "after '--'"},
+        {"timeout not a number", {"exec", "-w", "abc", "@/existing.lock", "-c", "MARK"}, 64, "'abc' for -w/--timeout"},
+        {"negative timeout", {"exec", "-w", "-1", "@/existing.lock", "-c", "MARK"}, 64, "must not be negative"},
+        {"timeout with unit", {"exec", "--timeout", "5s", "@/existing.lock", "-c", "MARK"}, 64, "-w/--timeout"},
+        {"conflict code too large", {"exec", "-E", "300", "@/existing.lock", "-c", "MARK"}, 64, "'300' for -E/--conflict-exit-code"},
+        {"conflict code not a number", {"try", "-E", "x", "@/existing.lock"}, 64, "-E/--conflict-exit-code"},
+        {"empty lock path", {"exec", "", "-c", "MARK"}, 64, "lock file name is empty"},
+        {"unknown method", {"exec", "--method", "posix", "@/existing.lock", "-c", "MARK"}, 64, "--method"},
+        {"shared and exclusive", {"exec", "-s", "-x", "@/existing.lock", "-c", "MARK"}, 64, "exclusive"},
+        {"nonblock and timeout", {"exec", "-n", "-w", "1", "@/existing.lock", "-c", "MARK"}, 64, "timeout"},
+        {"-c and a command", {"exec", "@/existing.lock", "-c", "MARK", "--", "sh", "-c", "MARK"}, 64, "not both"},
+        {"empty -c", {"exec", "@/existing.lock", "-c", ""}, 64, "-c/--command string is empty"},
+        {"empty command name", {"exec", "@/existing.lock", "--", ""}, 64, "command name is empty"},
+        {"--no-fork with --close", {"exec", "--no-fork", "-o", "@/existing.lock", "-c", "MARK"}, 64, "--no-fork"},
+        {"verbose and quiet", {"exec", "-v", "-q", "@/existing.lock", "-c", "MARK"}, 64, "quiet"},
+        {"no subcommand", {}, 64, "subcommand is required"},
+        {"unknown subcommand", {"lock", "@/existing.lock"}, 64, "lock"},
+        {"try has no -w", {"try", "-w", "1", "@/existing.lock"}, 64, "-w"},
+    };
+    for (const Case& bad : cases) {
+        check_case(bad, directory);
+    }
+    CHECK(read_file(directory / "existing.lock") == "keep me\n");
+}
+
+TEST_CASE("lock files that cannot be used are refused with 66 or 73", "[bad_input]") {
+    TempDir directory;
+    REQUIRE(mkfifo((directory / "fifo").c_str(), 0600) == 0);
+    REQUIRE(symlink((directory / "nowhere").c_str(), (directory / "dangling.lock").c_str()) == 0);
+    write_file(directory / "plain", "x");
+    const std::string long_name(300, 'n');
+    const std::vector<Case> cases{
+        {"parent directory missing", {"exec", "@/missing/x.lock", "-c", "MARK"}, 73, "directory " + directory.path() + "/missing does not exist"},
+        {"dangling symlink", {"exec", "@/dangling.lock", "-c", "MARK"}, 73, "dangling symbolic link"},
+        {"FIFO", {"exec", "@/fifo", "-c", "MARK"}, 66, "is a FIFO"},
+        {"character device", {"exec", "/dev/null", "-c", "MARK"}, 66, "character device"},
+        {"parent is a file", {"exec", "@/plain/x.lock", "-c", "MARK"}, 73, "is not a directory"},
+        {"name too long", {"exec", "@/" + long_name, "-c", "MARK"}, 66, "File name too long"},
+        {"try on a FIFO", {"try", "@/fifo"}, 66, "is a FIFO"},
+    };
+    for (const Case& bad : cases) {
+        check_case(bad, directory);
+    }
+    CHECK_FALSE(exists(directory / "nowhere"));
+}
+
+TEST_CASE("a directory we may not write to gives 77 and the command does not run", "[bad_input]") {
+    INFO("run the suite as root (as .ci/run does): the test switches to user nobody");
+    REQUIRE(running_as_root());
+    TempDir directory;
+    REQUIRE(chmod(directory.path().c_str(), 0755) == 0);
+    RunOptions as_nobody;
+    as_nobody.user = k_nobody;
+    check_case({"permission denied", {"exec", "@/x.lock", "-c", "MARK"}, 77, "Permission denied"}, directory, as_nobody);
+}
+
+TEST_CASE("another user's symlink in a sticky directory is refused and --follow allows it", "[bad_input]") {
+    INFO("run the suite as root (as .ci/run does): the test plants a symlink owned by nobody");
+    REQUIRE(running_as_root());
+    TempDir directory;
+    const std::string sticky = directory / "tmp";
+    REQUIRE(mkdir(sticky.c_str(), 0777) == 0);
+    REQUIRE(chmod(sticky.c_str(), 01777) == 0);
+    write_file(directory / "victim", "secret\n");
+    REQUIRE(symlink((directory / "victim").c_str(), (sticky + "/job.lock").c_str()) == 0);
+    REQUIRE(lchown((sticky + "/job.lock").c_str(), k_nobody, k_nobody) == 0);
+    REQUIRE(symlink((directory / "not-created").c_str(), (sticky + "/planted.lock").c_str()) == 0);
+    REQUIRE(lchown((sticky + "/planted.lock").c_str(), k_nobody, k_nobody) == 0);
+
+    check_case({"foreign symlink", {"exec", "@/tmp/job.lock", "-c", "MARK"}, 66, "is a symbolic link owned by uid 65534"}, directory);
+    check_case({"foreign dangling symlink", {"exec", "@/tmp/planted.lock", "-c", "MARK"}, 66, "symbolic link"}, directory);
+    CHECK(read_file(directory / "victim") == "secret\n");
+    CHECK_FALSE(exists(directory / "not-created"));
+    CHECK(run_plock({"exec", "--follow", sticky + "/job.lock", "--", "true"}).status == 0);
+    CHECK(read_file(directory / "victim") == "secret\n");
+}
+
+TEST_CASE("a lock file on a read-only file system that does not exist yet gives 73", "[bad_input]") {
+    INFO("needs root and unshare(1) to mount a read-only tmpfs in a private mount namespace");
+    REQUIRE(running_as_root());
+    TempDir directory;
+    const std::string mount_point = directory / "ro";
+    REQUIRE(mkdir(mount_point.c_str(), 0755) == 0);
+    const Result result = run({"unshare", "--mount", "sh", "-c",
+                               "mount -t tmpfs -o ro tmpfs '" + mount_point + "' && exec '" + plock_binary() +
+                                   "' exec '" + mount_point + "/x.lock' -- true"});
+    CHECK(result.status == 73);
+    CHECK_THAT(result.err, Catch::Contains("Read-only file system") && Catch::Contains(mount_point + "/x.lock"));
+}
+
+TEST_CASE("a command that cannot be found or run has its own status", "[bad_input]") {
+    TempDir directory;
+    write_file(directory / "data", "not a program\n");
+    REQUIRE(chmod((directory / "data").c_str(), 0644) == 0);
+    write_file(directory / "a.lock", "");  // created before the command is looked for
+    check_case({"command not found", {"exec", "@/a.lock", "--", "@/no-such-program"}, 127, "cannot run"}, directory);
+    check_case({"command not executable", {"exec", "@/a.lock", "--", "@/data"}, 126, "Permission denied"}, directory);
+    check_case({"no-fork command not found", {"exec", "--no-fork", "@/a.lock", "--", "@/no-such-program"}, 127, "No such file"}, directory);
+}

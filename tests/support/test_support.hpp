@@ -1,0 +1,109 @@
+// Helpers for plock's tests: temporary directories, running processes with
+// captured output and a time limit, background processes that are killed
+// (with their whole process group) when the test ends, and small file tools.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace plock::test {
+
+using namespace std::chrono_literals;
+
+// Path of the plock binary under test (set by CMake).
+std::string plock_binary();
+
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::string& path() const noexcept { return m_path; }
+    std::string operator/(const std::string& name) const { return m_path + "/" + name; }
+
+private:
+    std::string m_path;
+};
+
+struct RunOptions {
+    std::string input;  // written to stdin
+    std::vector<std::pair<std::string, std::string>> environment;  // added or replaced
+    std::vector<std::string> unset_environment;
+    std::chrono::milliseconds time_limit = 60s;
+    std::optional<uid_t> user;  // run as this uid (and gid) after fork
+};
+
+struct Result {
+    int status = -1;  // exit code, or 128+N when killed by signal N
+    std::string out;
+    std::string err;
+    bool timed_out = false;
+    std::chrono::duration<double> elapsed{};
+};
+
+Result run(const std::vector<std::string>& argv, const RunOptions& options = {});
+Result run_plock(const std::vector<std::string>& arguments, const RunOptions& options = {});
+
+// A process running in the background, in its own process group, its output
+// going to files. The destructor kills the group and reaps the process.
+class Process {
+public:
+    static Process start(const std::vector<std::string>& argv, const RunOptions& options = {});
+    static Process start_plock(const std::vector<std::string>& arguments,
+                               const RunOptions& options = {});
+    Process(Process&& other) noexcept;
+    Process& operator=(Process&&) = delete;
+    ~Process();
+
+    pid_t pid() const noexcept { return m_pid; }
+    // Status as run() reports it; nullopt when it did not end in time.
+    std::optional<int> wait(std::chrono::milliseconds limit = 30s);
+    bool finished();  // reaps if it has ended
+    void signal(int number) const;
+    void kill_group(int number) const;
+    std::string out() const;
+    std::string err() const;
+
+private:
+    Process() = default;
+    pid_t m_pid = -1;
+    std::optional<int> m_status;
+    std::string m_output_prefix;
+};
+
+// Polls `condition` every millisecond until it holds or `limit` passes.
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds limit = 20s);
+
+std::string read_file(const std::string& path);
+void write_file(const std::string& path, const std::string& content);
+bool exists(const std::string& path);
+// True while `pid` runs (not a zombie).
+bool process_running(pid_t pid);
+// The children of `pid`, from /proc.
+std::vector<pid_t> children_of(pid_t pid);
+
+// A shell snippet that marks `ready` then blocks until `release` (a FIFO the
+// test creates) is written to: a lock holder the test controls exactly.
+class Gate {
+public:
+    explicit Gate(const TempDir& directory, const std::string& name = "gate");
+    std::string hold_command() const;  // sh -c argument
+    bool wait_ready(std::chrono::milliseconds limit = 20s) const;
+    void open() const;  // lets the holder finish
+    const std::string& ready_path() const noexcept { return m_ready; }
+
+private:
+    std::string m_ready;
+    std::string m_release;
+};
+
+bool running_as_root();
+
+}  // namespace plock::test

@@ -1,0 +1,72 @@
+// A forked process that holds a lock until told to let go: the other
+// process the library's locks are tested against.
+#pragma once
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <functional>
+#include <stdexcept>
+
+namespace plock::test {
+
+class ForkedHolder {
+public:
+    // Runs `take` in a child; the child reports whether it succeeded and then
+    // waits until release() or destruction.
+    explicit ForkedHolder(const std::function<bool()>& take) {
+        int report[2], hold[2];
+        if (pipe2(report, O_CLOEXEC) != 0 || pipe2(hold, O_CLOEXEC) != 0) {
+            throw std::runtime_error("pipe failed");
+        }
+        m_pid = fork();
+        if (m_pid == 0) {
+            close(report[0]);
+            close(hold[1]);
+            char answer = 'n';
+            try {
+                answer = take() ? 'y' : 'n';
+            } catch (...) {
+                answer = 'e';  // never let an exception escape into the test runner
+            }
+            [[maybe_unused]] auto written = write(report[1], &answer, 1);
+            char ignored;
+            [[maybe_unused]] auto got = read(hold[0], &ignored, 1);  // EOF: released
+            _exit(0);
+        }
+        close(report[1]);
+        close(hold[0]);
+        m_hold = hold[1];
+        char answer = 'n';
+        if (read(report[0], &answer, 1) != 1) {
+            answer = 'n';
+        }
+        close(report[0]);
+        m_took = answer == 'y';
+    }
+    ForkedHolder(const ForkedHolder&) = delete;
+    ForkedHolder& operator=(const ForkedHolder&) = delete;
+    ~ForkedHolder() { release(); }
+
+    bool took() const noexcept { return m_took; }
+    pid_t pid() const noexcept { return m_pid; }
+
+    void release() {
+        if (m_hold >= 0) {
+            close(m_hold);
+            m_hold = -1;
+            int status = 0;
+            waitpid(m_pid, &status, 0);
+        }
+    }
+
+private:
+    pid_t m_pid = -1;
+    int m_hold = -1;
+    bool m_took = false;
+};
+
+}  // namespace plock::test
