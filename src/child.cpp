@@ -89,15 +89,13 @@ ChildProcess ChildProcess::spawn(const CommandSpec& spec) {
     signal(SIGCHLD, SIG_DFL);
 
     const ExecArguments arguments(spec);
-    int pipe_fds[2];
-    if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
-        throw SystemError(Operation::system, "a pipe for the command", errno);
-    }
-    UniqueFd report_reader(pipe_fds[0]);
-    UniqueFd report_writer(pipe_fds[1]);
     const pid_t parent = getpid();
-
-    const pid_t pid = fork();
+    // vfork: the child borrows our memory until it execs, so nothing is
+    // copied however large plock is, and an exec failure comes back through
+    // this variable instead of a pipe. The child makes only async-signal-safe
+    // system calls and leaves by exec or _exit, never by returning.
+    volatile int exec_error = 0;
+    const pid_t pid = vfork();
     if (pid < 0) {
         throw SystemError(Operation::system, "a process for the command", errno);
     }
@@ -113,17 +111,12 @@ ChildProcess ChildProcess::spawn(const CommandSpec& spec) {
         }
         sigprocmask(SIG_SETMASK, &spec.signal_mask, nullptr);
         execvpe(arguments.argv()[0], arguments.argv(), arguments.envp());
-        const int error = errno;
-        [[maybe_unused]] const ssize_t ignored = write(report_writer.get(), &error, sizeof error);
+        exec_error = errno;
         _exit(127);
     }
 
-    report_writer.reset();
     ChildProcess child(pid);
-    int exec_error = 0;
-    const ssize_t count =
-        retry_on_eintr([&] { return read(report_reader.get(), &exec_error, sizeof exec_error); });
-    if (count == static_cast<ssize_t>(sizeof exec_error)) {
+    if (exec_error != 0) {
         child.reap(true);
         throw SystemError(Operation::execute, spec.argv[0], exec_error);
     }
