@@ -13,8 +13,8 @@ int main(int argc, char** argv) {
     CLI::App app{"", "plock"};
     cli::Dispatch dispatch;
     try {
-        cli::build_app(app, dispatch);
         const cli::Invocation invocation = cli::split_invocation(argc, argv);
+        cli::build_app(app, dispatch, invocation);
         if (const auto status = cli::parse_command_line(app, invocation, argv)) {
             return *status;
         }

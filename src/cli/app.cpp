@@ -26,6 +26,10 @@ std::string exit_status_footer() {
     return text;
 }
 
+
+// In the order `plock --help` lists them.
+const SubcommandDefinition* const k_subcommands[] = {&k_exec_command, &k_try_command};
+
 }  // namespace
 
 Invocation split_invocation(int argc, char** argv) {
@@ -38,18 +42,34 @@ Invocation split_invocation(int argc, char** argv) {
             break;
         }
     }
+    for (int index = 1; index < invocation.option_count; ++index) {
+        if (argv[index][0] != '-') {
+            invocation.subcommand = argv[index];
+            break;
+        }
+    }
     return invocation;
 }
 
-void build_app(CLI::App& app, Dispatch& dispatch) {
+void build_app(CLI::App& app, Dispatch& dispatch, const Invocation& invocation) {
     app.description(
         "plock runs a command while holding a lock: a file lock, a counting semaphore,\n"
         "a PID-file guard or a Redis lock, and exits with the command's status.");
     app.require_subcommand(1);
     app.set_version_flag("--version", std::string("plock ") + PLOCK_VERSION);
     app.footer(exit_status_footer());
-    add_exec_command(app, dispatch);
-    add_try_command(app, dispatch);
+    bool known = invocation.subcommand.empty();
+    for (const SubcommandDefinition* definition : k_subcommands) {
+        CLI::App* command = app.add_subcommand(definition->name, definition->summary);
+        if (invocation.subcommand == definition->name) {
+            definition->define(*command, dispatch);
+            known = true;
+        }
+    }
+    if (!known) {
+        // CLI11 would call it an unexpected argument; say what it is.
+        throw UsageError("unknown subcommand '" + invocation.subcommand + "' (try 'plock --help')");
+    }
 }
 
 void reject_extra_arguments(const CLI::App& command) {
@@ -65,30 +85,7 @@ void reject_extra_arguments(const CLI::App& command) {
                      command.get_name() + " LOCKFILE -- COMMAND...'");
 }
 
-namespace {
-
-// CLI11 reports a mistyped subcommand as unexpected arguments; say what it is.
-void check_subcommand_name(const CLI::App& app, const Invocation& invocation, char** argv) {
-    for (int index = 1; index < invocation.option_count; ++index) {
-        const std::string word = argv[index];
-        if (word.empty() || word[0] == '-') {
-            continue;
-        }
-        bool known = false;
-        for (const CLI::App* subcommand : app.get_subcommands({})) {
-            known = known || subcommand->get_name() == word;
-        }
-        if (!known) {
-            throw UsageError("unknown subcommand '" + word + "' (try 'plock --help')");
-        }
-        return;
-    }
-}
-
-}  // namespace
-
 std::optional<int> parse_command_line(CLI::App& app, const Invocation& invocation, char** argv) {
-    check_subcommand_name(app, invocation, argv);
     try {
         app.parse(invocation.option_count, argv);
     } catch (const CLI::ParseError& error) {

@@ -19,13 +19,25 @@ struct Dispatch {
 };
 
 struct Invocation {
-    int option_count = 0;  // argv[0 .. option_count) goes to CLI11
-    CommandWords command;  // the words after the first "--"
+    int option_count = 0;    // argv[0 .. option_count) goes to CLI11
+    CommandWords command;    // the words after the first "--"
+    std::string subcommand;  // the first word that is not an option, if any
 };
 
 Invocation split_invocation(int argc, char** argv);
 
-void build_app(CLI::App& app, Dispatch& dispatch);
+// A subcommand: its name and one-line summary, and what defines its options
+// and its run. Each lives in its own file (exec.cpp, try.cpp, ...).
+struct SubcommandDefinition {
+    const char* name;
+    const char* summary;
+    void (*define)(CLI::App& command, Dispatch& dispatch);
+};
+
+// Every subcommand is listed, but only the one named on the command line gets
+// its options defined: a run pays for parsing its own options only.
+// Throws UsageError for an unknown subcommand name.
+void build_app(CLI::App& app, Dispatch& dispatch, const Invocation& invocation);
 
 // Arguments CLI11 left over (allow_extras): a clear error for the first one.
 void reject_extra_arguments(const CLI::App& command);
@@ -36,7 +48,7 @@ void reject_extra_arguments(const CLI::App& command);
 std::optional<int> parse_command_line(CLI::App& app, const Invocation& invocation, char** argv);
 
 // Subcommands, one file each.
-void add_exec_command(CLI::App& app, Dispatch& dispatch);
-void add_try_command(CLI::App& app, Dispatch& dispatch);
+extern const SubcommandDefinition k_exec_command;
+extern const SubcommandDefinition k_try_command;
 
 }  // namespace plock::cli

@@ -5,13 +5,12 @@
 #include "cli/file_lock_command.hpp"
 
 namespace plock::cli {
+namespace {
 
-void add_exec_command(CLI::App& app, Dispatch& dispatch) {
+void define_exec(CLI::App& command, Dispatch& dispatch) {
     auto options = std::make_shared<FileLockOptions>();
-    CLI::App* command = app.add_subcommand(
-        "exec", "Run a command while holding a lock on LOCKFILE, waiting for it if needed");
-    add_file_lock_options(*command, *options, FileLockRole::exec);
-    command->footer(
+    add_file_lock_options(command, *options, FileLockRole::exec);
+    command.footer(
         "Usage: plock exec [OPTIONS] LOCKFILE -- COMMAND [ARG...]\n"
         "       plock exec [OPTIONS] LOCKFILE -c STRING\n\n"
         "Examples:\n"
@@ -20,12 +19,17 @@ void add_exec_command(CLI::App& app, Dispatch& dispatch) {
         "  plock exec -w 30 -E 0 /tmp/deploy.lock -c 'make deploy'  # give up after 30s, quietly\n\n"
         "The command sees PLOCK_FILE and PLOCK_MODE. Exit status: the command's, 75 when the lock\n"
         "is busy or the timeout expires, 128+N when killed by signal N; see 'plock --help'.");
-    command->callback([options, command, &dispatch] {
-        reject_extra_arguments(*command);
+    command.callback([options, &command, &dispatch] {
+        reject_extra_arguments(command);
         dispatch.run = [options](const CommandWords& words) {
             return run_file_lock_command(*options, words, FileLockRole::exec);
         };
     });
 }
+
+}  // namespace
+
+const SubcommandDefinition k_exec_command{
+    "exec", "Run a command while holding a lock on LOCKFILE, waiting for it if needed", define_exec};
 
 }  // namespace plock::cli
