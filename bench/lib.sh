@@ -1,0 +1,78 @@
+# Shared by the bench/ scripts: the build under test, tool checks, statistics
+# and the results table. Nothing here installs anything: a missing tool is
+# named, and its rows are skipped.
+set -euo pipefail
+
+bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+source_dir=$(dirname "$bench_dir")
+build_dir=${PLOCK_BENCH_BUILD:-$source_dir/build-bench}
+results_dir=${PLOCK_BENCH_RESULTS:-$bench_dir/results}
+quick=${PLOCK_BENCH_QUICK:-0}   # 1: a few iterations, to check that the scripts work
+python=/usr/bin/python3
+
+# trials NORMAL QUICK: how many repetitions to run
+trials() { if [ "$quick" = 1 ]; then echo "$2"; else echo "$1"; fi; }
+
+# The benchmarked plock is a Release build without debug information, as
+# installed; the helpers come from the same tree.
+ensure_built() {
+    if [ ! -x "$build_dir/plock" ] || [ -n "$(find "$source_dir/src" "$source_dir/include" "$source_dir/bench/tools" -newer "$build_dir/plock" -print -quit)" ]; then
+        cmake -S "$source_dir" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPLOCK_BUILD_TESTS=OFF >/dev/null
+        cmake --build "$build_dir" >/dev/null
+    fi
+    plock="$build_dir/plock"
+    stamp="$build_dir/bench/plock-bench-stamp"
+    timer="$build_dir/bench/plock-bench-timer"
+}
+
+# have COMMAND PACKAGE: true if COMMAND exists; otherwise says what to install.
+have() {
+    if command -v "$1" >/dev/null 2>&1; then
+        return 0
+    fi
+    echo "  skipped: $1 is not installed (Debian package: $2)" >&2
+    return 1
+}
+
+have_python_module() {
+    if [ -x "$python" ] && "$python" -c "import $1" 2>/dev/null; then
+        return 0
+    fi
+    echo "  skipped: $python cannot import $1 (Debian package: $2)" >&2
+    return 1
+}
+
+# percentiles FILE: "p50 p95" (milliseconds) of the numbers in FILE, one a line
+percentiles() {
+    sort -g "$1" | awk '{ v[NR] = $1 } END {
+        if (NR == 0) { print "nan nan"; exit }
+        i50 = int(0.50 * (NR - 1) + 0.5) + 1; i95 = int(0.95 * (NR - 1) + 0.5) + 1
+        printf "%.3f %.3f\n", v[i50], v[i95] }'
+}
+
+# record SCENARIO TOOL P50 P95 REFERENCE_P50 [NOTE]: one row of the results table
+record() {
+    local ratio="-"
+    if [ "$5" != "-" ] && [ "$5" != "nan" ]; then
+        ratio=$(awk -v a="$3" -v b="$5" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
+    fi
+    mkdir -p "$results_dir"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$ratio" "${6:-}" >> "$results_dir/rows.tsv"
+    printf '  %-34s %-44s p50 %9s  p95 %9s  ratio %s %s\n' "$1" "$2" "$3" "$4" "$ratio" "${6:-}"
+}
+
+# wait_for_file PATH: until PATH exists (a benchmark's own synchronisation)
+wait_for_file() {
+    local tries=0
+    while [ ! -e "$1" ]; do
+        sleep 0.001
+        tries=$((tries + 1))
+        if [ "$tries" -gt 20000 ]; then
+            echo "timed out waiting for $1" >&2
+            return 1
+        fi
+    done
+}
+
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/plock-bench.XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
