@@ -72,6 +72,8 @@ void build_app(CLI::App& app, Dispatch& dispatch, const Invocation& invocation) 
     }
 }
 
+namespace {
+
 void reject_extra_arguments(const CLI::App& command) {
     const std::vector<std::string> extras = command.remaining();
     if (extras.empty()) {
@@ -81,8 +83,18 @@ void reject_extra_arguments(const CLI::App& command) {
     if (first.size() > 1 && first[0] == '-') {
         throw UsageError("unknown option '" + first + "' for 'plock " + command.get_name() + "'");
     }
-    throw UsageError("unexpected argument '" + first + "': the command goes after '--', as in 'plock " +
-                     command.get_name() + " LOCKFILE -- COMMAND...'");
+    throw UsageError("unexpected argument '" + first + "': the command goes after '--' (see 'plock " +
+                     command.get_name() + " --help')");
+}
+
+}  // namespace
+
+void run_when_chosen(CLI::App& command, Dispatch& dispatch,
+                     std::function<int(const CommandWords&)> run) {
+    command.callback([&command, &dispatch, run = std::move(run)] {
+        reject_extra_arguments(command);
+        dispatch.run = run;
+    });
 }
 
 std::optional<int> parse_command_line(CLI::App& app, const Invocation& invocation, char** argv) {

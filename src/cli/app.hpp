@@ -39,8 +39,11 @@ struct SubcommandDefinition {
 // Throws UsageError for an unknown subcommand name.
 void build_app(CLI::App& app, Dispatch& dispatch, const Invocation& invocation);
 
-// Arguments CLI11 left over (allow_extras): a clear error for the first one.
-void reject_extra_arguments(const CLI::App& command);
+// Makes `run` what happens when `command` is the chosen subcommand and
+// parsing succeeded; arguments CLI11 left over (allow_extras) are refused
+// first with a clear error for the first of them.
+void run_when_chosen(CLI::App& command, Dispatch& dispatch,
+                     std::function<int(const CommandWords&)> run);
 
 // Parses the options part of argv. Returns the exit status when the run ends
 // here: 0 after --help or --version, 64 after a parse error (CLI11's own codes

@@ -19,11 +19,8 @@ void define_exec(CLI::App& command, Dispatch& dispatch) {
         "  plock exec -w 30 -E 0 /tmp/deploy.lock -c 'make deploy'  # give up after 30s, quietly\n\n"
         "The command sees PLOCK_FILE and PLOCK_MODE. Exit status: the command's, 75 when the lock\n"
         "is busy or the timeout expires, 128+N when killed by signal N; see 'plock --help'.");
-    command.callback([options, &command, &dispatch] {
-        reject_extra_arguments(command);
-        dispatch.run = [options](const CommandWords& words) {
-            return run_file_lock_command(*options, words, FileLockRole::exec);
-        };
+    run_when_chosen(command, dispatch, [options](const CommandWords& words) {
+        return run_file_lock_command(*options, words, FileLockRole::exec);
     });
 }
 

@@ -17,11 +17,8 @@ void define_try(CLI::App& command, Dispatch& dispatch) {
         "  plock try -v /var/lock/report.lock                  # is it free? who holds it?\n\n"
         "Without a command: exit 0 if the lock is free (it is released at once), 75 if it is\n"
         "held (the holder is printed with -v).");
-    command.callback([options, &command, &dispatch] {
-        reject_extra_arguments(command);
-        dispatch.run = [options](const CommandWords& words) {
-            return run_file_lock_command(*options, words, FileLockRole::try_);
-        };
+    run_when_chosen(command, dispatch, [options](const CommandWords& words) {
+        return run_file_lock_command(*options, words, FileLockRole::try_);
     });
 }
 

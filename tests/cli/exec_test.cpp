@@ -23,12 +23,10 @@ std::string shell_quote(const std::string& text) {
 
 // Holds LOCKFILE with `plock exec OPTIONS LOCKFILE` until the gate opens.
 Process hold_with_plock(const std::string& lock, const Gate& gate, const std::vector<std::string>& options = {}) {
-    std::vector<std::string> arguments{"exec"};
-    arguments.insert(arguments.end(), options.begin(), options.end());
-    arguments.insert(arguments.end(), {lock, "--", "sh", "-c", gate.hold_command()});
-    Process holder = Process::start_plock(arguments);
-    REQUIRE(gate.wait_ready());
-    return holder;
+    std::vector<std::string> prefix{plock_binary(), "exec"};
+    prefix.insert(prefix.end(), options.begin(), options.end());
+    prefix.insert(prefix.end(), {lock, "--"});
+    return hold_lock(prefix, gate);
 }
 
 }  // namespace

@@ -46,8 +46,7 @@ TEST_CASE("a lock held by flock(1) is busy for plock", "[interop]") {
     TempDir directory;
     const std::string lock = directory / "f.lock";
     Gate gate(directory);
-    Process holder = Process::start({"flock", lock, "sh", "-c", gate.hold_command()});
-    REQUIRE(gate.wait_ready());
+    Process holder = hold_lock({"flock", lock}, gate);
     CHECK(run_plock({"try", lock}).status == 75);
     CHECK(run_plock({"exec", "-n", lock, "--", "true"}).status == 75);
     CHECK(run_plock({"exec", "-n", "-s", lock, "--", "true"}).status == 75);
@@ -59,8 +58,7 @@ TEST_CASE("a lock held by plock is busy for flock(1)", "[interop]") {
     TempDir directory;
     const std::string lock = directory / "p.lock";
     Gate gate(directory);
-    Process holder = Process::start_plock({"exec", lock, "--", "sh", "-c", gate.hold_command()});
-    REQUIRE(gate.wait_ready());
+    Process holder = hold_lock({plock_binary(), "exec", lock, "--"}, gate);
     CHECK(run({"flock", "-n", lock, "true"}).status == 1);
     CHECK(run({"flock", "-n", "-s", lock, "true"}).status == 1);
     gate.open();
@@ -72,8 +70,7 @@ TEST_CASE("flock(1) shared holders and plock shared holders coexist", "[interop]
     TempDir directory;
     const std::string lock = directory / "s.lock";
     Gate gate(directory);
-    Process holder = Process::start({"flock", "-s", lock, "sh", "-c", gate.hold_command()});
-    REQUIRE(gate.wait_ready());
+    Process holder = hold_lock({"flock", "-s", lock}, gate);
     CHECK(run_plock({"exec", "-s", "-n", lock, "--", "true"}).status == 0);
     CHECK(run_plock({"exec", "-n", lock, "--", "true"}).status == 75);
     gate.open();
@@ -97,8 +94,7 @@ TEST_CASE("a lock held by plock is busy for portalocker", "[interop]") {
     const std::string lock = directory / "pp.lock";
     CHECK(portalocker_try(lock, k_exclusive).status == 0);
     Gate gate(directory);
-    Process holder = Process::start_plock({"exec", lock, "--", "sh", "-c", gate.hold_command()});
-    REQUIRE(gate.wait_ready());
+    Process holder = hold_lock({plock_binary(), "exec", lock, "--"}, gate);
     CHECK(portalocker_try(lock, k_exclusive).status == 3);
     CHECK(portalocker_try(lock, k_shared).status == 3);
     gate.open();
@@ -110,8 +106,7 @@ TEST_CASE("portalocker shared readers and plock shared readers coexist", "[inter
     TempDir directory;
     const std::string lock = directory / "ps.lock";
     Gate gate(directory);
-    Process holder = Process::start_plock({"exec", "-s", lock, "--", "sh", "-c", gate.hold_command()});
-    REQUIRE(gate.wait_ready());
+    Process holder = hold_lock({plock_binary(), "exec", "-s", lock, "--"}, gate);
     CHECK(portalocker_try(lock, k_shared).status == 0);
     CHECK(portalocker_try(lock, k_exclusive).status == 3);
     gate.open();

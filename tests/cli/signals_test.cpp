@@ -57,8 +57,7 @@ TEST_CASE("INT TERM and HUP end a wait for the lock with 128+N and the command n
     TempDir directory;
     const std::string lock = directory / "w.lock";
     Gate gate(directory);
-    Process holder = Process::start({"flock", lock, "sh", "-c", gate.hold_command()});
-    REQUIRE(gate.wait_ready());
+    Process holder = hold_lock({"flock", lock}, gate);
     for (const int number : {SIGINT, SIGTERM, SIGHUP}) {
         INFO("signal " << number);
         const std::string ran = directory / ("ran" + std::to_string(number));
@@ -75,8 +74,7 @@ TEST_CASE("after SIGKILL of plock the command keeps the lock until it ends", "[s
     TempDir directory;
     const std::string lock = directory / "kill.lock";
     Gate gate(directory);
-    Process plock = Process::start_plock({"exec", lock, "--", "sh", "-c", gate.hold_command()});
-    REQUIRE(gate.wait_ready());
+    Process plock = hold_lock({plock_binary(), "exec", lock, "--"}, gate);
     const auto children = children_of(plock.pid());
     REQUIRE(children.size() == 1);
     plock.signal(SIGKILL);

@@ -19,8 +19,7 @@ TEST_CASE("try without a command exits 75 on a held lock and names the holder on
     TempDir directory;
     const std::string lock = directory / "held.lock";
     Gate gate(directory);
-    Process holder = Process::start({"flock", lock, "sh", "-c", gate.hold_command()});
-    REQUIRE(gate.wait_ready());
+    Process holder = hold_lock({"flock", lock}, gate);
     const Result silent = run_plock({"try", lock});
     CHECK(silent.status == 75);
     CHECK(silent.err.empty());
@@ -39,8 +38,7 @@ TEST_CASE("try with a command runs it when free and skips it when held", "[try]"
     const std::string ran = directory / "ran";
     CHECK(run_plock({"try", lock, "--", "sh", "-c", "exit 6"}).status == 6);
     Gate gate(directory);
-    Process holder = Process::start_plock({"exec", lock, "--", "sh", "-c", gate.hold_command()});
-    REQUIRE(gate.wait_ready());
+    Process holder = hold_lock({plock_binary(), "exec", lock, "--"}, gate);
     const Result skipped = run_plock({"try", lock, "--", "touch", ran});
     CHECK(skipped.status == 75);
     CHECK_THAT(skipped.err, Catch::Contains("is locked by"));
@@ -52,8 +50,7 @@ TEST_CASE("try tests shared locks too", "[try]") {
     TempDir directory;
     const std::string lock = directory / "s.lock";
     Gate gate(directory);
-    Process holder = Process::start_plock({"exec", "-s", lock, "--", "sh", "-c", gate.hold_command()});
-    REQUIRE(gate.wait_ready());
+    Process holder = hold_lock({plock_binary(), "exec", "-s", lock, "--"}, gate);
     CHECK(run_plock({"try", "-s", lock}).status == 0);
     CHECK(run_plock({"try", lock}).status == 75);
     gate.open();

@@ -339,6 +339,16 @@ void Gate::open() const {
     }
 }
 
+Process hold_lock(const std::vector<std::string>& prefix, const Gate& gate) {
+    std::vector<std::string> argv = prefix;
+    argv.insert(argv.end(), {"sh", "-c", gate.hold_command()});
+    Process holder = Process::start(argv);
+    if (!gate.wait_ready()) {
+        throw std::runtime_error("the lock holder did not get ready: " + holder.err());
+    }
+    return holder;
+}
+
 bool running_as_root() { return geteuid() == 0; }
 
 }  // namespace plock::test

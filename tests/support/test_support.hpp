@@ -104,6 +104,11 @@ private:
     std::string m_release;
 };
 
+// Starts PREFIX... sh -c GATE_HOLD_COMMAND (for example {"flock", lock} or
+// {plock, "exec", lock, "--"}) and returns once the holder holds the lock;
+// throws if it does not get there in time.
+Process hold_lock(const std::vector<std::string>& prefix, const Gate& gate);
+
 bool running_as_root();
 
 }  // namespace plock::test

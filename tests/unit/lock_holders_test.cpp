@@ -26,8 +26,7 @@ TEST_CASE("a flock holder is named with its PID and command line", "[lock_holder
     test::TempDir directory;
     const std::string path = directory / "h.lock";
     test::Gate gate(directory);
-    auto holder = test::Process::start({"flock", path, "sh", "-c", gate.hold_command()});
-    REQUIRE(gate.wait_ready());
+    auto holder = test::hold_lock({"flock", path}, gate);
     const LockHolders found = find_lock_holders(identity_of(path));
     REQUIRE(found.holders.size() == 1);
     CHECK(found.holders[0].pid == holder.pid());
@@ -41,8 +40,7 @@ TEST_CASE("an OFD holder that /proc/locks shows as PID -1 is found", "[lock_hold
     test::TempDir directory;
     const std::string path = directory / "o.lock";
     test::Gate gate(directory);
-    auto holder = test::Process::start_plock({"exec", "--method", "ofd", path, "--", "sh", "-c", gate.hold_command()});
-    REQUIRE(gate.wait_ready());
+    auto holder = test::hold_lock({test::plock_binary(), "exec", "--method", "ofd", path, "--"}, gate);
     const LockHolders found = find_lock_holders(identity_of(path));
     REQUIRE_FALSE(found.holders.empty());
     bool plock_found = false;
@@ -59,8 +57,7 @@ TEST_CASE("when the locking process died the process that kept the descriptor is
     test::TempDir directory;
     const std::string path = directory / "k.lock";
     test::Gate gate(directory);
-    auto holder = test::Process::start_plock({"exec", path, "--", "sh", "-c", gate.hold_command()});
-    REQUIRE(gate.wait_ready());
+    auto holder = test::hold_lock({test::plock_binary(), "exec", path, "--"}, gate);
     const auto children = test::children_of(holder.pid());
     REQUIRE(children.size() == 1);
     holder.signal(SIGKILL);
@@ -75,8 +72,7 @@ TEST_CASE("waiting requests are counted", "[lock_holders]") {
     test::TempDir directory;
     const std::string path = directory / "q.lock";
     test::Gate gate(directory);
-    auto holder = test::Process::start({"flock", path, "sh", "-c", gate.hold_command()});
-    REQUIRE(gate.wait_ready());
+    auto holder = test::hold_lock({"flock", path}, gate);
     auto waiter = test::Process::start({"flock", path, "true"});
     CHECK(test::wait_until([&] { return find_lock_holders(identity_of(path)).waiters == 1; }));
     gate.open();
