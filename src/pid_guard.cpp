@@ -41,6 +41,8 @@ constexpr int k_max_take_over_rounds = 4;
 constexpr std::chrono::seconds k_kill_wait{5};
 // Without inotify, a reader waiting for a PID looks again this often.
 constexpr std::chrono::milliseconds k_fallback_interval{10};
+// How long a reader waits for the command line of a command just started.
+constexpr std::chrono::milliseconds k_command_line_wait{100};
 
 bool is_space(char character) noexcept {
     return character == ' ' || character == '\t' || character == '\r' || character == '\n';
@@ -221,6 +223,22 @@ bool vouched_for(pid_t pid, const LockHolders& holders, FileIdentity file) {
     return process_holds_lock(pid, file);
 }
 
+// The command line of a command whose PID was just written. The kernel
+// resumes a vfork parent (which then writes the PID) when the child's execve
+// lets go of the parent's memory, a moment before it sets up the new command
+// line, and no event tells when that is done: for that moment the command
+// line reads empty. Look again shortly, for a bounded time.
+std::string command_line_of_started(pid_t pid) {
+    const auto until = Clock::now() + k_command_line_wait;
+    for (;;) {
+        std::string line = read_command_line(pid);
+        if (!line.empty() || Clock::now() >= until || !process_is_alive(pid)) {
+            return line;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+}
+
 PidFileState inspect(int fd, FileIdentity file, const std::string& path, Deadline wait_for_pid) {
     std::optional<ChangeWatch> watch;
     for (;;) {
@@ -239,12 +257,15 @@ PidFileState inspect(int fd, FileIdentity file, const std::string& path, Deadlin
             vouched_for(state.content.pid, holders, file)) {
             const pid_t pid = state.content.pid;
             state.holder.pid = pid;
-            state.holder.command_line = read_command_line(pid);
+            state.holder.command_line = command_line_of_started(pid);
             state.pid_from_file = true;
             return state;
         }
+        // An empty file is a guard starting its command: its PID is coming.
+        // (A PID the lock does not vouch for is not: it is an exited
+        // command's, or was written by someone else.)
         const Clock::time_point until = pid_wait_end(status, wait_for_pid);
-        if (Clock::now() < until) {
+        if (state.content.kind == PidFileContent::Kind::empty && Clock::now() < until) {
             if (!watch) {
                 watch.emplace(fd);
                 continue;  // read again: a change before the watch began is missed by it

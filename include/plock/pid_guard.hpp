@@ -34,8 +34,8 @@ inline constexpr pid_t k_max_pid = 4'194'304;
 // A PID file holds a PID and a newline; a longer file is something else.
 inline constexpr std::size_t k_max_pid_file_size = 64;
 // A guard writes the PID the moment its command has started. A reader that
-// finds a held file without a believable PID waits for one at most this long
-// after the guard took the file (its modification time), so that a file
+// finds a held file still empty waits for the PID at most this long after
+// the guard took the file (its modification time), so that an empty file
 // held for hours by a program that never writes a PID costs no wait.
 inline constexpr std::chrono::seconds k_pid_write_window{2};
 
@@ -79,10 +79,10 @@ struct PidFileState {
 
 // Looks at the PID file at `path` without locking it (a query must never
 // make a starting guard fail), and without following a symbolic link.
-// While the file is held but names no process the lock vouches for (its
-// guard is starting its command), waits for the PID until `wait_for_pid`
-// at most (nullopt: only k_pid_write_window bounds it); the wait sleeps on
-// inotify events, it does not poll. Throws SystemError when the file cannot
+// While the file is held but still empty (its guard is starting its
+// command), waits for the PID until `wait_for_pid` at most (nullopt: only
+// k_pid_write_window bounds it); the wait sleeps on inotify events, it does
+// not poll. Throws SystemError when the file cannot
 // be inspected (a directory, a FIFO, a symbolic link, permissions).
 PidFileState query_pid_file(const std::string& path, Deadline wait_for_pid);
 
