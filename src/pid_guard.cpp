@@ -423,8 +423,8 @@ AcquireResult PidGuard::take_over(std::chrono::nanoseconds grace, const SignalSe
             }
             if (identity() == target && find_descriptor_holders(target, self).empty()) {
                 throw SystemError(Operation::signal, "the holder of " + m_path, EPERM,
-                                  "no process that plock may inspect holds its lock, so there is "
-                                  "none it could prove it should signal");
+                                  "plock may not inspect the processes that hold its lock, so "
+                                  "it cannot prove whom to signal");
             }
             continue;
         }

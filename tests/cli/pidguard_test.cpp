@@ -569,3 +569,26 @@ TEST_CASE("option --no-fork writes plock's own PID which becomes the command's",
     CHECK(run_plock({"pidguard", pidfile, "--", "true"}).status == 0);
     CHECK_FALSE(exists(pidfile));
 }
+
+TEST_CASE("option --replace refuses with 77 when it cannot prove who holds the file", "[pidguard]") {
+    INFO("run the suite as root (as .ci/run does): the test replaces as user nobody");
+    REQUIRE(running_as_root());
+    TempDir directory;
+    REQUIRE(chmod(directory.path().c_str(), 0755) == 0);
+    const std::string pidfile = directory / "root.pid";
+    Gate gate(directory);
+    Process guard = guard_until_gate(pidfile, gate);
+    const std::string child = await_pid_in(pidfile);
+    // Writable by nobody, but nobody may not look into root's descriptors.
+    REQUIRE(chmod(pidfile.c_str(), 0666) == 0);
+    RunOptions as_nobody;
+    as_nobody.user = 65534;
+    const Result replacement = run_plock({"pidguard", "--replace", "--grace", "0", pidfile, "--", "true"}, as_nobody);
+    CHECK(replacement.status == 77);
+    CHECK_THAT(replacement.err, Catch::Contains("plock may not inspect the processes that hold its lock"));
+    CHECK(process_running(std::stoi(child)));
+    CHECK_FALSE(guard.finished());
+    CHECK(read_file(pidfile) == child + "\n");
+    gate.open();
+    CHECK(guard.wait() == 0);
+}
