@@ -256,13 +256,10 @@ void define_pidguard(CLI::App& command, Dispatch& dispatch) {
     add_output_options(command, options->output);
     command.footer(help_footer());
     command.allow_extras();
-    command.callback([options, &command, &dispatch] {
-        reject_extra_arguments(command);
-        dispatch.run = [options](const CommandWords& words) {
-            apply_output_options(options->output);
-            const Settings settings = validate(*options, words);
-            return settings.status ? report_status(settings) : run_guarded(settings);
-        };
+    run_when_chosen(command, dispatch, [options](const CommandWords& words) {
+        apply_output_options(options->output);
+        const Settings settings = validate(*options, words);
+        return settings.status ? report_status(settings) : run_guarded(settings);
     });
 }
 

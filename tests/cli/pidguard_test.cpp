@@ -59,14 +59,8 @@ std::string await_pid_in(const std::string& pidfile) {
 }
 
 // `plock pidguard PIDFILE` running a command that holds until the gate opens.
-Process guard_until_gate(const std::string& pidfile, const Gate& gate,
-                         const std::vector<std::string>& options = {}) {
-    std::vector<std::string> arguments{"pidguard"};
-    arguments.insert(arguments.end(), options.begin(), options.end());
-    arguments.insert(arguments.end(), {pidfile, "--", "sh", "-c", gate.hold_command()});
-    Process guard = Process::start_plock(arguments);
-    REQUIRE(gate.wait_ready());
-    return guard;
+Process guard_until_gate(const std::string& pidfile, const Gate& gate) {
+    return hold_lock({plock_binary(), "pidguard", pidfile, "--"}, gate);
 }
 
 std::string only_child(pid_t pid) {
@@ -474,8 +468,7 @@ TEST_CASE("option --replace signals only the lock.s holders and never the PID na
     write_file(pidfile, std::to_string(decoy.pid()) + "\n");
     REQUIRE(run({"touch", "-d", "1 hour ago", pidfile}).status == 0);
     Gate gate(directory);
-    Process holder = Process::start({"flock", pidfile, "sh", "-c", gate.hold_command()});
-    REQUIRE(gate.wait_ready());
+    Process holder = hold_lock({"flock", pidfile}, gate);
     const Result replaced = run_plock({"pidguard", "-v", "--replace", "--grace", "0.2", pidfile, "--", "true"});
     CHECK(replaced.status == 0);
     CHECK_THAT(replaced.err, Catch::Contains("sent SIGTERM to PID " + std::to_string(holder.pid())));
@@ -544,8 +537,7 @@ TEST_CASE("a file held long without a PID is reported at once with its holder", 
     write_file(pidfile, "");
     REQUIRE(run({"touch", "-d", "1 hour ago", pidfile}).status == 0);
     Gate gate(directory);
-    Process holder = Process::start({"flock", pidfile, "sh", "-c", gate.hold_command()});
-    REQUIRE(gate.wait_ready());
+    Process holder = hold_lock({"flock", pidfile}, gate);
     const Result status = run_plock({"pidguard", "--status", pidfile});
     CHECK(status.status == 0);
     CHECK(status.out == std::to_string(holder.pid()) + "\n");

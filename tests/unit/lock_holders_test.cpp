@@ -88,8 +88,7 @@ TEST_CASE("every process sharing a locked descriptor is found and a mere opener 
     const std::string path = directory / "d.lock";
     test::Gate gate(directory);
     // flock(1) keeps the descriptor and so does the shell it starts.
-    auto holder = test::Process::start({"flock", path, "sh", "-c", gate.hold_command()});
-    REQUIRE(gate.wait_ready());
+    auto holder = test::hold_lock({"flock", path}, gate);
     auto opener = test::Process::start({"sh", "-c", "exec 3<'" + path + "'; exec sleep 30"});
     REQUIRE(test::wait_until([&] { return test::read_file("/proc/" + std::to_string(opener.pid()) + "/cmdline").rfind("sleep", 0) == 0; }));
     const FileIdentity file = identity_of(path);
