@@ -15,6 +15,8 @@ const char* verb(Operation operation) noexcept {
     case Operation::write: return "write";
     case Operation::inspect: return "inspect";
     case Operation::execute: return "run";
+    case Operation::signal: return "signal";
+    case Operation::remove: return "remove";
     case Operation::system: return "set up";
     }
     return "use";

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <string>
 
 #include "plock/fd.hpp"
@@ -31,6 +32,21 @@ std::string read_proc_file(pid_t pid, const char* name, std::size_t limit) {
     return content;
 }
 
+// /proc/PID/stat from the field after "(comm) ": "S 1 ...". The name may
+// hold spaces and ')', so the fields start after the last ')'. Empty when
+// the process is gone.
+std::string stat_fields_after_name(pid_t pid) {
+    if (pid <= 0) {
+        return {};
+    }
+    const std::string status = read_proc_file(pid, "stat", 1024);
+    const auto paren = status.rfind(')');
+    if (paren == std::string::npos || paren + 2 >= status.size()) {
+        return {};
+    }
+    return status.substr(paren + 2);
+}
+
 }  // namespace
 
 std::string read_command_line(pid_t pid, std::size_t max_length) {
@@ -53,17 +69,26 @@ std::string read_command_line(pid_t pid, std::size_t max_length) {
 }
 
 bool process_is_alive(pid_t pid) {
-    if (pid <= 0) {
+    const std::string fields = stat_fields_after_name(pid);
+    if (fields.empty()) {
         return false;
     }
-    const std::string status = read_proc_file(pid, "stat", 512);
-    // "pid (comm) S ...": the state follows the last ')' (comm may hold ')').
-    const auto paren = status.rfind(')');
-    if (paren == std::string::npos || paren + 2 >= status.size()) {
-        return false;
-    }
-    const char state = status[paren + 2];
+    const char state = fields[0];
     return state != 'Z' && state != 'X' && state != 'x';
+}
+
+std::optional<pid_t> parent_process(pid_t pid) {
+    const std::string fields = stat_fields_after_name(pid);
+    // "S 1234 ...": the state, then the parent's PID.
+    if (fields.size() < 3 || fields[1] != ' ') {
+        return std::nullopt;
+    }
+    char* end = nullptr;
+    const long parent = std::strtol(fields.c_str() + 2, &end, 10);
+    if (end == fields.c_str() + 2 || *end != ' ' || parent < 0) {
+        return std::nullopt;
+    }
+    return static_cast<pid_t>(parent);
 }
 
 }  // namespace plock

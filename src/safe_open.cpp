@@ -87,17 +87,23 @@ OpenedFile open_existing(int directory_fd, const std::string& name, const std::s
                          bool follow, const OpenPolicy& policy) {
     const int common = O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (follow ? 0 : O_NOFOLLOW);
     OpenedFile opened;
-    opened.fd.reset(openat(directory_fd, name.c_str(), O_RDWR | common));
-    opened.writable = static_cast<bool>(opened.fd);
-    if (!opened.fd) {
+    if (policy.access != OpenAccess::read_only) {
+        opened.fd.reset(openat(directory_fd, name.c_str(), O_RDWR | common));
+        opened.writable = static_cast<bool>(opened.fd);
+    }
+    if (!opened.fd && policy.access != OpenAccess::read_only) {
         const int read_write_error = errno;
-        if (read_write_error != EACCES && read_write_error != EPERM && read_write_error != EROFS &&
-            read_write_error != EISDIR && read_write_error != ETXTBSY) {
+        const bool read_only_would_do =
+            read_write_error == EACCES || read_write_error == EPERM || read_write_error == EROFS ||
+            read_write_error == EISDIR || read_write_error == ETXTBSY;
+        if (!read_only_would_do || policy.access == OpenAccess::read_write) {
             if (read_write_error == ENOENT || read_write_error == ELOOP) {
                 return opened;  // changed under us: look again
             }
             throw SystemError(Operation::open, path, read_write_error);
         }
+    }
+    if (!opened.fd) {
         opened.fd.reset(openat(directory_fd, name.c_str(), O_RDONLY | common));
         if (!opened.fd) {
             if (errno == ENOENT || errno == ELOOP) {

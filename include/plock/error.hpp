@@ -19,6 +19,8 @@ enum class Operation {
     write,
     inspect,  // stat, readlink, /proc lookups
     execute,  // running the command
+    signal,   // sending a signal to another process
+    remove,   // removing a file
     system,   // anything else (fork, threads, signals)
 };
 

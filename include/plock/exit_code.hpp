@@ -43,4 +43,17 @@ inline constexpr std::array k_table{
     Entry{k_not_found, "not-found", "the command was not found"},
 };
 
+// Answers to a question (`plock pidguard --status`), not errors: that query
+// runs no command, so these small values cannot be mistaken for a command's.
+// They follow the LSB convention for an init script's "status" action.
+inline constexpr int k_query_running = 0;      // a live process holds the lock
+inline constexpr int k_query_stale = 1;        // LSB "dead and PID file exists"
+inline constexpr int k_query_not_running = 3;  // LSB "not running"
+
+inline constexpr std::array k_query_table{
+    Entry{k_query_running, "running", "a live process holds the PID file's lock; its PID is printed"},
+    Entry{k_query_stale, "stale", "the PID file exists but no process holds its lock"},
+    Entry{k_query_not_running, "not-running", "there is no PID file"},
+};
+
 }  // namespace plock::exit_code

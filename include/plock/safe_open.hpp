@@ -13,6 +13,13 @@
 
 namespace plock {
 
+// How the file is opened.
+enum class OpenAccess {
+    read_write_if_allowed,  // read-write, else read-only (as flock(1) does)
+    read_write,             // read-write or fail with the reason (the caller writes to it)
+    read_only,              // read-only (a query that never writes)
+};
+
 struct OpenPolicy {
     // Follow a symlink even where fs.protected_symlinks would refuse it
     // (in a sticky world-writable directory, owned by someone else).
@@ -24,6 +31,7 @@ struct OpenPolicy {
     // Create the file when it does not exist, with this mode & ~umask.
     bool create = true;
     mode_t create_mode = 0666;
+    OpenAccess access = OpenAccess::read_write_if_allowed;
 };
 
 struct OpenedFile {
@@ -33,9 +41,10 @@ struct OpenedFile {
     struct stat status {};   // fstat of the opened file
 };
 
-// Opens `path` for locking. Tries read-write first and falls back to
-// read-only (a file we may only read, a directory, a read-only mount),
-// as flock(1) does. Throws SystemError naming the path and the cause.
+// Opens `path` for locking. By default tries read-write first and falls back
+// to read-only (a file we may only read, a directory, a read-only mount),
+// as flock(1) does; see OpenAccess. Throws SystemError naming the path and
+// the cause.
 OpenedFile open_lock_target(const std::string& path, const OpenPolicy& policy);
 
 // True when `directory` is sticky and world-writable, like /tmp.

@@ -35,6 +35,9 @@ int run_command(const RunRequest& request) {
         exec_command(spec);
     }
     ChildProcess child = ChildProcess::spawn(spec);
+    if (request.on_started) {
+        request.on_started(child.pid());
+    }
     const auto status = child.wait(forwarded_signals(), std::nullopt);
     if (status->signaled()) {
         logger().debug("the command was killed by {}", signal_name(status->signal()));

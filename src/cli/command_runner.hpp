@@ -2,7 +2,10 @@
 // forwards and whose status plock returns, or in place of plock (--no-fork).
 #pragma once
 
+#include <sys/types.h>
+
 #include <csignal>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +19,10 @@ struct RunRequest {
     bool die_with_parent = false;
     bool replace_process = false;  // --no-fork: exec without forking
     sigset_t original_mask{};      // the mask plock started with
+    // Called with the command's PID once it runs (exec has succeeded), before
+    // plock waits for it; not called with replace_process. If it throws, the
+    // command is killed and the exception propagates.
+    std::function<void(pid_t)> on_started;
 };
 
 // The command's status as a shell reports it (code, or 128+N for signal N).

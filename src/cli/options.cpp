@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstdio>
+#include <filesystem>
 
 #include "cli/log.hpp"
 #include "plock/error.hpp"
@@ -151,6 +152,12 @@ std::string format_seconds(std::chrono::nanoseconds duration) {
         std::snprintf(text, sizeof text, "%.0f", seconds);
     }
     return std::string(text) + "s";
+}
+
+std::string absolute_path(const std::string& path) {
+    std::error_code error;
+    const auto absolute = std::filesystem::absolute(path, error);
+    return error ? path : absolute.lexically_normal().string();
 }
 
 }  // namespace plock::cli

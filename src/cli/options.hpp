@@ -53,4 +53,8 @@ void apply_output_options(const OutputOptions& options);
 
 std::string format_seconds(std::chrono::nanoseconds duration);
 
+// The absolute, normalised form of `path` that the command is told
+// (PLOCK_FILE, PLOCK_PIDFILE); `path` itself if it cannot be made absolute.
+std::string absolute_path(const std::string& path);
+
 }  // namespace plock::cli

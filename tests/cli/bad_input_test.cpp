@@ -175,3 +175,79 @@ TEST_CASE("a command that cannot be found or run has its own status", "[bad_inpu
     check_case({"command not executable", {"exec", "@/a.lock", "--", "@/data"}, 126, "Permission denied"}, directory);
     check_case({"no-fork command not found", {"exec", "--no-fork", "@/a.lock", "--", "@/no-such-program"}, 127, "No such file"}, directory);
 }
+
+TEST_CASE("bad pidguard options and combinations exit 64 with a clear message", "[bad_input]") {
+    TempDir directory;
+    write_file(directory / "job.pid", "123\n");
+    const std::vector<Case> cases{
+        {"no command", {"pidguard", "@/job.pid"}, 64, "no command given"},
+        {"empty PID file name", {"pidguard", "", "-c", "MARK"}, 64, "PID file name is empty"},
+        {"status with a command", {"pidguard", "--status", "@/job.pid", "-c", "MARK"}, 64, "--status cannot be combined with a command"},
+        {"status with a command after --", {"pidguard", "--status", "@/job.pid", "--", "sh", "-c", "MARK"}, 64, "--status cannot be combined with a command"},
+        {"status with --replace", {"pidguard", "--status", "--replace", "@/job.pid"}, 64, "--status cannot be combined with --replace"},
+        {"status with -w", {"pidguard", "--status", "-w", "1", "@/job.pid"}, 64, "--status cannot be combined with -n or -w"},
+        {"status with -E", {"pidguard", "--status", "-E", "1", "@/job.pid"}, 64, "--status cannot be combined with -E"},
+        {"status with --no-fork", {"pidguard", "--status", "--no-fork", "@/job.pid"}, 64, "--status cannot be combined with --no-fork"},
+        {"grace without replace", {"pidguard", "--grace", "5", "@/job.pid", "-c", "MARK"}, 64, "--grace needs --replace"},
+        {"grace not a number", {"pidguard", "--replace", "--grace", "soon", "@/job.pid", "-c", "MARK"}, 64, "'soon' for --grace"},
+        {"negative grace", {"pidguard", "--replace", "--grace", "-1", "@/job.pid", "-c", "MARK"}, 64, "must not be negative"},
+        {"replace with -n", {"pidguard", "--replace", "-n", "@/job.pid", "-c", "MARK"}, 64, "--replace cannot be combined with -n or -w"},
+        {"replace with -w", {"pidguard", "--replace", "-w", "2", "@/job.pid", "-c", "MARK"}, 64, "--replace cannot be combined with -n or -w"},
+        {"bad timeout", {"pidguard", "-w", "x", "@/job.pid", "-c", "MARK"}, 64, "'x' for -w/--timeout"},
+        {"-n and -w", {"pidguard", "-n", "-w", "1", "@/job.pid", "-c", "MARK"}, 64, "timeout"},
+        {"unknown option", {"pidguard", "--method", "ofd", "@/job.pid", "-c", "MARK"}, 64, "unknown option '--method'"},
+        {"command without --", {"pidguard", "@/job.pid", "sh", "-c", "MARK"}, 64, "after '--'"},
+    };
+    for (const Case& bad : cases) {
+        check_case(bad, directory);
+    }
+    CHECK(read_file(directory / "job.pid") == "123\n");
+}
+
+TEST_CASE("PID files that cannot be used are refused with 66 or 73 and left as they were", "[bad_input]") {
+    TempDir directory;
+    REQUIRE(mkdir((directory / "dir.pid").c_str(), 0755) == 0);
+    REQUIRE(mkfifo((directory / "fifo.pid").c_str(), 0600) == 0);
+    write_file(directory / "target", "456\n");
+    REQUIRE(symlink((directory / "target").c_str(), (directory / "link.pid").c_str()) == 0);
+    write_file(directory / "notes.txt", "not a PID file\n");
+    write_file(directory / "linked.pid", "789\n");
+    REQUIRE(link((directory / "linked.pid").c_str(), (directory / "second-name").c_str()) == 0);
+    write_file(directory / "plain", "x");
+    const std::vector<Case> cases{
+        {"directory", {"pidguard", "@/dir.pid", "-c", "MARK"}, 66, "is a directory"},
+        {"FIFO", {"pidguard", "@/fifo.pid", "-c", "MARK"}, 66, "is a FIFO"},
+        {"missing directory", {"pidguard", "@/missing/job.pid", "-c", "MARK"}, 73, "directory " + directory.path() + "/missing does not exist"},
+        {"parent is a file", {"pidguard", "@/plain/job.pid", "-c", "MARK"}, 73, "is not a directory"},
+        {"symbolic link", {"pidguard", "@/link.pid", "-c", "MARK"}, 66, "is a symbolic link"},
+        {"not a PID file", {"pidguard", "@/notes.txt", "-c", "MARK"}, 66, "holds something other than a process ID"},
+        {"hard link", {"pidguard", "@/linked.pid", "-c", "MARK"}, 66, "2 hard links"},
+        {"character device", {"pidguard", "/dev/null", "-c", "MARK"}, 66, "character device"},
+        {"status of a directory", {"pidguard", "--status", "@/dir.pid"}, 66, "is a directory"},
+        {"status of a FIFO", {"pidguard", "--status", "@/fifo.pid"}, 66, "is a FIFO"},
+        {"status of a symbolic link", {"pidguard", "--status", "@/link.pid"}, 66, "is a symbolic link"},
+    };
+    for (const Case& bad : cases) {
+        check_case(bad, directory);
+    }
+    CHECK(read_file(directory / "target") == "456\n");
+    CHECK(read_file(directory / "notes.txt") == "not a PID file\n");
+    CHECK(read_file(directory / "linked.pid") == "789\n");
+}
+
+TEST_CASE("a PID file that may not be written gives 77 and is left as it was", "[bad_input]") {
+    INFO("run the suite as root (as .ci/run does): the test switches to user nobody");
+    REQUIRE(running_as_root());
+    TempDir directory;
+    REQUIRE(chmod(directory.path().c_str(), 0755) == 0);
+    write_file(directory / "root.pid", "123\n");
+    REQUIRE(chmod((directory / "root.pid").c_str(), 0644) == 0);
+    RunOptions as_nobody;
+    as_nobody.user = k_nobody;
+    check_case({"read-only PID file", {"pidguard", "@/root.pid", "-c", "MARK"}, 77, "Permission denied"}, directory, as_nobody);
+    check_case({"directory not writable", {"pidguard", "@/new.pid", "-c", "MARK"}, 77, "Permission denied"}, directory, as_nobody);
+    CHECK(read_file(directory / "root.pid") == "123\n");
+    // Reading is enough for a query.
+    const Result status = run_plock({"pidguard", "--status", directory / "root.pid"}, as_nobody);
+    CHECK(status.status == 1);
+}

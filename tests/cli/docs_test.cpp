@@ -1,6 +1,7 @@
 // The documentation agrees with the binary: each subcommand's options in
-// --help and in the man page, and the exit-status table in the header, the
-// man page, --help and the README.
+// --help and in the man page, and the exit-status tables (k_table and the
+// query statuses, k_query_table) in the header, the man page, --help and the
+// README.
 #include <catch2/catch.hpp>
 
 #include <map>
@@ -16,7 +17,8 @@ using namespace plock::test;
 
 namespace {
 
-const std::vector<std::string> k_subcommands{"exec", "try"};
+const std::vector<std::string> k_subcommands{"exec", "try", "pidguard"};
+const std::string k_query_heading = R"(.SS "plock pidguard \-\-status")";
 
 std::string man_page() { return read_file(std::string(PLOCK_SOURCE_DIR) + "/man/plock.1"); }
 std::string readme() { return read_file(std::string(PLOCK_SOURCE_DIR) + "/README.md"); }
@@ -56,6 +58,25 @@ std::set<std::string> long_options_in_roff(const std::string& text) {
     return options;
 }
 
+// The ".TP / .B CODE / meaning" entries of a piece of the man page.
+std::map<int, std::string> documented_codes(const std::string& text) {
+    std::map<int, std::string> documented;
+    const std::regex entry(R"(\.TP\n\.B (\d+)\n([^\n]*))");
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), entry); it != std::sregex_iterator(); ++it) {
+        documented[std::stoi((*it)[1])] = (*it)[2];
+    }
+    return documented;
+}
+
+template <typename Table>
+std::map<int, std::string> table_of(const Table& rows) {
+    std::map<int, std::string> table;
+    for (const exit_code::Entry& row : rows) {
+        table[row.code] = std::string(row.meaning);
+    }
+    return table;
+}
+
 std::string roff_option(const std::string& option) {
     return std::regex_replace(option, std::regex("-"), "\\-");
 }
@@ -81,18 +102,14 @@ TEST_CASE("each subcommand's options in --help are the ones its man page section
 }
 
 TEST_CASE("the man page's EXIT STATUS lists exactly the codes of exit_code.hpp", "[docs]") {
-    const std::string section = man_section(man_page(), ".SH \"EXIT STATUS\"");
-    std::map<int, std::string> documented;
-    const std::regex entry(R"(\.TP\n\.B (\d+)\n([^\n]*))");
-    for (auto it = std::sregex_iterator(section.begin(), section.end(), entry); it != std::sregex_iterator(); ++it) {
-        documented[std::stoi((*it)[1])] = (*it)[2];
-    }
-    std::map<int, std::string> table;
-    for (const exit_code::Entry& row : exit_code::k_table) {
-        table[row.code] = std::string(row.meaning);
-    }
-    CHECK(documented == table);
-    CHECK_THAT(section, Catch::Contains("128+N"));
+    const std::string page = man_page();
+    const std::string whole = man_section(page, ".SH \"EXIT STATUS\"");
+    // The main table comes first; the query statuses have their own subsection.
+    const std::string main_table = whole.substr(0, whole.find("\n.SS"));
+    CHECK(documented_codes(main_table) == table_of(exit_code::k_table));
+    CHECK_THAT(main_table, Catch::Contains("128+N"));
+    REQUIRE_THAT(whole, Catch::Contains(k_query_heading));
+    CHECK(documented_codes(man_section(page, k_query_heading)) == table_of(exit_code::k_query_table));
 }
 
 TEST_CASE("plock --help and the README show the same exit-status table", "[docs]") {
@@ -102,6 +119,18 @@ TEST_CASE("plock --help and the README show the same exit-status table", "[docs]
     for (const exit_code::Entry& row : exit_code::k_table) {
         INFO(row.code);
         CHECK_THAT(help.out, Catch::Contains(std::to_string(row.code)) && Catch::Contains(std::string(row.meaning)));
+        CHECK_THAT(text, Catch::Contains("| " + std::to_string(row.code) + " | " + std::string(row.meaning) + " |"));
+    }
+}
+
+TEST_CASE("plock pidguard --help and the README show the same query-status table", "[docs]") {
+    const Result help = run_plock({"pidguard", "--help"});
+    REQUIRE(help.status == 0);
+    const std::string text = readme();
+    for (const exit_code::Entry& row : exit_code::k_query_table) {
+        INFO(row.code);
+        CHECK_THAT(help.out, Catch::Contains("  " + std::to_string(row.code) + " ") &&
+                                 Catch::Contains(std::string(row.meaning)));
         CHECK_THAT(text, Catch::Contains("| " + std::to_string(row.code) + " | " + std::string(row.meaning) + " |"));
     }
 }

@@ -76,6 +76,11 @@ struct PreparedExec {
             _exit(125);
         }
     }
+    if (options.start_barrier_fd >= 0) {
+        char go = 0;
+        while (read(options.start_barrier_fd, &go, 1) < 0 && errno == EINTR) {
+        }
+    }
     execvpe(prepared.argv[0], prepared.argv.data(), prepared.envp.data());
     _exit(errno == ENOENT ? 127 : 126);
 }
@@ -347,6 +352,27 @@ Process hold_lock(const std::vector<std::string>& prefix, const Gate& gate) {
         throw std::runtime_error("the lock holder did not get ready: " + holder.err());
     }
     return holder;
+}
+
+StartBarrier::StartBarrier() {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        throw std::runtime_error("pipe failed");
+    }
+    m_read = fds[0];
+    m_write = fds[1];
+}
+
+StartBarrier::~StartBarrier() {
+    close(m_read);
+    close(m_write);
+}
+
+void StartBarrier::release(int count) const {
+    const std::string bytes(static_cast<std::size_t>(count), 'g');
+    if (write(m_write, bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size())) {
+        throw std::runtime_error("cannot release the start barrier");
+    }
 }
 
 bool running_as_root() { return geteuid() == 0; }

@@ -38,6 +38,9 @@ struct RunOptions {
     std::vector<std::string> unset_environment;
     std::chrono::milliseconds time_limit = 60s;
     std::optional<uid_t> user;  // run as this uid (and gid) after fork
+    // When set, the child reads one byte from this descriptor just before
+    // its exec: see StartBarrier.
+    int start_barrier_fd = -1;
 };
 
 struct Result {
@@ -108,6 +111,23 @@ private:
 // {plock, "exec", lock, "--"}) and returns once the holder holds the lock;
 // throws if it does not get there in time.
 Process hold_lock(const std::vector<std::string>& prefix, const Gate& gate);
+
+// Holds back processes started with RunOptions::start_barrier_fd = read_fd()
+// until release(): each waits just before its exec, so that several start at
+// the same instant (to race them).
+class StartBarrier {
+public:
+    StartBarrier();
+    ~StartBarrier();
+    StartBarrier(const StartBarrier&) = delete;
+    StartBarrier& operator=(const StartBarrier&) = delete;
+    int read_fd() const noexcept { return m_read; }
+    void release(int count) const;  // lets `count` waiting processes go
+
+private:
+    int m_read = -1;
+    int m_write = -1;
+};
 
 bool running_as_root();
 

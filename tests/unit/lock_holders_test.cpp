@@ -1,12 +1,16 @@
-// Tests of find_lock_holders against locks held by real processes.
+// Tests of find_lock_holders, the descriptor proofs and signalling of lock
+// holders, against locks held by real processes.
 #include <catch2/catch.hpp>
 
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "plock/file_lock.hpp"
 #include "plock/lock_holders.hpp"
+#include "plock/process_info.hpp"
 #include "test_support.hpp"
 
 using namespace plock;
@@ -77,4 +81,50 @@ TEST_CASE("waiting requests are counted", "[lock_holders]") {
     CHECK(test::wait_until([&] { return find_lock_holders(identity_of(path)).waiters == 1; }));
     gate.open();
     CHECK(waiter.wait() == 0);
+}
+
+TEST_CASE("every process sharing a locked descriptor is found and a mere opener is not", "[lock_holders]") {
+    test::TempDir directory;
+    const std::string path = directory / "d.lock";
+    test::Gate gate(directory);
+    // flock(1) keeps the descriptor and so does the shell it starts.
+    auto holder = test::hold_lock({"flock", path}, gate);
+    auto opener = test::Process::start({"sh", "-c", "exec 3<'" + path + "'; exec sleep 30"});
+    REQUIRE(test::wait_until([&] { return test::read_file("/proc/" + std::to_string(opener.pid()) + "/cmdline").rfind("sleep", 0) == 0; }));
+    const FileIdentity file = identity_of(path);
+    std::vector<pid_t> found;
+    for (const LockHolder& entry : find_descriptor_holders(file)) {
+        found.push_back(entry.pid);
+    }
+    const auto children = test::children_of(holder.pid());
+    REQUIRE(children.size() == 1);
+    std::sort(found.begin(), found.end());
+    std::vector<pid_t> expected{holder.pid(), children[0]};
+    std::sort(expected.begin(), expected.end());
+    CHECK(found == expected);
+    CHECK(process_holds_lock(holder.pid(), file));
+    CHECK_FALSE(process_holds_lock(opener.pid(), file));
+    CHECK_FALSE(process_holds_lock(getpid(), file));
+    gate.open();
+    CHECK(holder.wait() == 0);
+}
+
+TEST_CASE("signal_lock_holder signals a holder and refuses a process that does not hold the lock", "[lock_holders]") {
+    test::TempDir directory;
+    const std::string path = directory / "s.lock";
+    auto holder = test::Process::start({"flock", path, "sleep", "30"});
+    REQUIRE(test::wait_until([&] { return test::exists(path) && !find_lock_holders(identity_of(path)).holders.empty(); }));
+    const FileIdentity file = identity_of(path);
+    auto bystander = test::Process::start({"sleep", "30"});
+    CHECK_FALSE(signal_lock_holder(bystander.pid(), file, SIGTERM));
+    CHECK_FALSE(bystander.finished());
+    CHECK(signal_lock_holder(holder.pid(), file, SIGTERM));
+    CHECK(holder.wait() == 128 + SIGTERM);
+    CHECK_FALSE(signal_lock_holder(holder.pid(), file, SIGTERM));  // gone (reaped)
+    CHECK(process_is_alive(bystander.pid()));
+}
+
+TEST_CASE("parent_process names the parent", "[lock_holders]") {
+    CHECK(parent_process(getpid()) == getppid());
+    CHECK_FALSE(parent_process(-1));
 }

@@ -195,3 +195,38 @@ TEST_CASE("a file we may only read is opened read-only", "[safe_open]") {
 TEST_CASE("an empty path is a usage error", "[safe_open]") {
     CHECK_THROWS_AS(open_lock_target("", {}), UsageError);
 }
+
+TEST_CASE("with read_write access a file we may only read is an error not a read-only open", "[safe_open]") {
+    require_root();
+    test::TempDir directory;
+    REQUIRE(chmod(directory.path().c_str(), 0755) == 0);
+    const std::string path = directory / "readable.lock";
+    test::write_file(path, "content");
+    REQUIRE(chmod(path.c_str(), 0644) == 0);
+    test::ForkedHolder as_nobody([&] {
+        if (setgroups(0, nullptr) != 0 || setresgid(k_nobody, k_nobody, k_nobody) != 0 ||
+            setresuid(k_nobody, k_nobody, k_nobody) != 0) {
+            return false;
+        }
+        OpenPolicy must_write;
+        must_write.access = OpenAccess::read_write;
+        try {
+            open_lock_target(path, must_write);
+        } catch (const SystemError& error) {
+            return error.operation() == Operation::open && error.error_number() == EACCES;
+        }
+        return false;
+    });
+    CHECK(as_nobody.took());
+}
+
+TEST_CASE("with read_only access a writable file is opened read-only", "[safe_open]") {
+    test::TempDir directory;
+    const std::string path = directory / "w.lock";
+    test::write_file(path, "x");
+    OpenPolicy policy;
+    policy.access = OpenAccess::read_only;
+    const OpenedFile opened = open_lock_target(path, policy);
+    CHECK_FALSE(opened.writable);
+    CHECK((fcntl(opened.fd.get(), F_GETFL) & O_ACCMODE) == O_RDONLY);
+}
