@@ -72,9 +72,13 @@ std::vector<LockHolder> search_descriptors(FileIdentity file, pid_t skip_pid) {
 }  // namespace
 
 LockHolders find_lock_holders(FileIdentity file, pid_t skip_pid) {
+    return find_lock_holders(file, read_lock_table(), skip_pid);
+}
+
+LockHolders find_lock_holders(FileIdentity file, const std::vector<LockEntry>& table, pid_t skip_pid) {
     LockHolders result;
     bool search_needed = false;
-    for (const LockEntry& entry : read_lock_table()) {
+    for (const LockEntry& entry : table) {
         if (!same_file(entry, file.device, file.inode)) {
             continue;
         }
