@@ -2,14 +2,17 @@
 // process the library's locks are tested against.
 #pragma once
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <functional>
 #include <stdexcept>
+#include <vector>
 
 namespace plock::test {
 
@@ -26,6 +29,7 @@ public:
         if (m_pid == 0) {
             close(report[0]);
             close(hold[1]);
+            close_other_descriptors(report[1], hold[0]);
             char answer = 'n';
             try {
                 answer = take() ? 'y' : 'n';
@@ -64,6 +68,25 @@ public:
     }
 
 private:
+    // The child keeps only its own two pipe ends (and 0-2): an inherited copy
+    // of another holder's pipe would keep that holder from ever seeing EOF.
+    // (Closing a copy of a descriptor never releases the lock it carries.)
+    static void close_other_descriptors(int keep, int also_keep) {
+        std::vector<int> others;
+        if (DIR* descriptors = opendir("/proc/self/fd")) {
+            while (const dirent* entry = readdir(descriptors)) {
+                const int fd = std::atoi(entry->d_name);
+                if (fd > 2 && fd != keep && fd != also_keep && fd != dirfd(descriptors)) {
+                    others.push_back(fd);
+                }
+            }
+            closedir(descriptors);
+        }
+        for (const int fd : others) {
+            close(fd);
+        }
+    }
+
     pid_t m_pid = -1;
     int m_hold = -1;
     bool m_took = false;
