@@ -81,8 +81,10 @@ void reject_extra_arguments(const CLI::App& command) {
     if (first.size() > 1 && first[0] == '-') {
         throw UsageError("unknown option '" + first + "' for 'plock " + command.get_name() + "'");
     }
+    const auto positionals = command.get_options([](const CLI::Option* option) { return option->get_positional(); });
+    const std::string operand = positionals.empty() ? std::string() : positionals.front()->get_name() + " ";
     throw UsageError("unexpected argument '" + first + "': the command goes after '--', as in 'plock " +
-                     command.get_name() + " LOCKFILE -- COMMAND...'");
+                     command.get_name() + " " + operand + "-- COMMAND...'");
 }
 
 std::optional<int> parse_command_line(CLI::App& app, const Invocation& invocation, char** argv) {

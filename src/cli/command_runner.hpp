@@ -18,6 +18,9 @@ struct RunRequest {
     sigset_t original_mask{};      // the mask plock started with
 };
 
+// `path` made absolute and normal, as PLOCK_FILE gives it to the command.
+std::string absolute_path(const std::string& path);
+
 // The command's status as a shell reports it (code, or 128+N for signal N).
 // With replace_process it returns only by throwing.
 int run_command(const RunRequest& request);

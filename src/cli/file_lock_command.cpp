@@ -3,8 +3,6 @@
 
 #include <unistd.h>
 
-#include <filesystem>
-
 #include "cli/command_runner.hpp"
 #include "cli/log.hpp"
 #include "plock/error.hpp"
@@ -69,12 +67,6 @@ Settings validate(const FileLockOptions& options, const CommandWords& words, Fil
     return settings;
 }
 
-std::string absolute_path(const std::string& path) {
-    std::error_code error;
-    const auto absolute = std::filesystem::absolute(path, error);
-    return error ? path : absolute.lexically_normal().string();
-}
-
 // "PID 1234 (sleep 10)" for the first holder, and how many others.
 std::string describe_holders(const FileLock& lock) {
     LockHolders found;
@@ -92,12 +84,6 @@ std::string describe_holders(const FileLock& lock) {
                 (found.holders.size() > 2 ? "es" : "");
     }
     return text;
-}
-
-// A conflict is the expected outcome of -n, -w and `try`: reported as a plain
-// line unless -q, or only with -v when -E 0 makes it a success.
-spdlog::level::level_enum conflict_level(int conflict_exit_code) {
-    return conflict_exit_code == 0 ? spdlog::level::info : spdlog::level::warn;
 }
 
 int report_busy(const FileLock& lock, const Settings& settings, spdlog::level::level_enum level) {

@@ -78,4 +78,8 @@ spdlog::logger& logger() {
     return *current.logger;
 }
 
+spdlog::level::level_enum conflict_level(int conflict_exit_code) noexcept {
+    return conflict_exit_code == 0 ? spdlog::level::info : spdlog::level::warn;
+}
+
 }  // namespace plock::cli

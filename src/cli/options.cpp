@@ -32,8 +32,9 @@ std::string WaitPolicy::describe() const {
     return timeout ? "timeout " + format_seconds(*timeout) : std::string("no timeout");
 }
 
-void add_wait_options(CLI::App& command, WaitOptions& options) {
-    auto* nonblock = command.add_flag("-n,--nonblock", options.nonblock,
+void add_wait_options(CLI::App& command, WaitOptions& options, NonblockSpelling spelling) {
+    const char* names = spelling == NonblockSpelling::short_and_long ? "-n,--nonblock" : "--nonblock";
+    auto* nonblock = command.add_flag(names, options.nonblock,
                                       "Fail at once (status 75, see -E) if the lock is busy");
     auto* timeout = command
                         .add_option_function<std::string>(

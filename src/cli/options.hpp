@@ -36,7 +36,12 @@ struct WaitPolicy {
     std::string describe() const;  // "timeout 2.5s" or "no timeout"
 };
 
-void add_wait_options(CLI::App& command, WaitOptions& options);
+// How --nonblock is spelled: -n/--nonblock everywhere, except where -n means
+// something else (`plock sem -n N`), which has the long form only.
+enum class NonblockSpelling { short_and_long, long_only };
+
+void add_wait_options(CLI::App& command, WaitOptions& options,
+                      NonblockSpelling spelling = NonblockSpelling::short_and_long);
 void add_conflict_exit_option(CLI::App& command, std::optional<std::string>& code);
 void add_command_option(CLI::App& command, std::optional<std::string>& command_string);
 void add_output_options(CLI::App& command, OutputOptions& options);
