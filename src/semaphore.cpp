@@ -434,7 +434,11 @@ SemaphoreState inspect_semaphore(const SemaphoreSpec& spec, pid_t skip_pid) {
                 counts[entry.start].slot_count = entry.start;
             }
         }
-        if (!counts.empty()) {
+        // Naming who recorded a count takes a search of every process's
+        // descriptors (the kernel records no PID for OFD locks): done only
+        // when someone disagrees with spec.slot_count.
+        const bool disagreement = counts.size() > 1 || (counts.size() == 1 && !counts.contains(spec.slot_count));
+        if (disagreement) {
             for (LockHolder& holder : find_lock_holders(*record, table, skip_pid).holders) {
                 if (const auto found = counts.find(holder.entry.start); found != counts.end()) {
                     found->second.holders.push_back(std::move(holder));

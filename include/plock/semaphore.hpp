@@ -171,7 +171,9 @@ struct SlotState {
 
 struct SlotCountRecord {
     std::size_t slot_count = 0;       // the -n a plock user gave
-    std::vector<LockHolder> holders;  // the processes that recorded it
+    // The processes that recorded it; found (by a search of every process's
+    // descriptors) only when some count differs from spec.slot_count.
+    std::vector<LockHolder> holders;
 };
 
 struct SemaphoreState {

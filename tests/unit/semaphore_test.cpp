@@ -295,6 +295,11 @@ TEST_CASE("inspection names the holder of each slot and the waiters", "[semaphor
     CHECK(state.waiting == 0);
     REQUIRE(state.slot_counts.size() == 1);
     CHECK(state.slot_counts[0].slot_count == 3);
+    // Seen with another count, the holder of the record is named.
+    state = inspect_semaphore(spec_in(directory, 2), getpid());
+    CHECK(state.slots.size() == 2);
+    REQUIRE(state.slot_counts.size() == 1);
+    CHECK(state.slot_counts[0].slot_count == 3);
     REQUIRE_FALSE(state.slot_counts[0].holders.empty());
     CHECK(state.slot_counts[0].holders.front().pid == holder.pid());
     // Inspecting takes and creates nothing.
