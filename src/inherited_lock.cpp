@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <functional>
 #include <memory>
 
 #include "plock/proc_locks.hpp"
@@ -23,12 +24,14 @@ LockKind kind_of(LockMethod method) noexcept {
     return method == LockMethod::flock ? LockKind::flock : LockKind::ofd;
 }
 
-}  // namespace
-
-std::optional<InheritedLock> find_inherited_lock(FileIdentity file, LockMethod method, int own_fd) {
+// Calls `visit` for each descriptor holding a lock of `method` whose file
+// `wanted` accepts (checked with fstat before /proc is read for the locks);
+// stops when `visit` returns false.
+void for_each_locked_descriptor(LockMethod method, const std::function<bool(FileIdentity)>& wanted,
+                                const std::function<bool(const InheritedLock&)>& visit) {
     const std::unique_ptr<DIR, DirectoryCloser> descriptors(opendir("/proc/self/fd"));
     if (!descriptors) {
-        return std::nullopt;
+        return;
     }
     const int listing_fd = dirfd(descriptors.get());
     const pid_t self = getpid();
@@ -40,18 +43,52 @@ std::optional<InheritedLock> find_inherited_lock(FileIdentity file, LockMethod m
         }
         const int fd = static_cast<int>(number);
         struct stat status {};
-        if (fd == own_fd || fd == listing_fd || fstat(fd, &status) != 0 ||
-            status.st_dev != file.device || status.st_ino != file.inode) {
+        if (fd == listing_fd || fstat(fd, &status) != 0) {
+            continue;
+        }
+        const FileIdentity file{status.st_dev, status.st_ino};
+        if (!wanted(file)) {
             continue;
         }
         for (const LockEntry& lock : read_descriptor_locks(self, fd)) {
             if (!lock.waiting && lock.kind == kind_of(method) &&
                 same_file(lock, file.device, file.inode)) {
-                return InheritedLock{fd, lock.exclusive ? LockMode::exclusive : LockMode::shared, method};
+                const InheritedLock found{fd, lock.exclusive ? LockMode::exclusive : LockMode::shared,
+                                          method, file};
+                if (!visit(found)) {
+                    return;
+                }
+                break;
             }
         }
     }
-    return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<InheritedLock> find_inherited_lock(FileIdentity file, LockMethod method, int own_fd) {
+    std::optional<InheritedLock> result;
+    for_each_locked_descriptor(
+        method, [&](FileIdentity candidate) { return candidate == file; },
+        [&](const InheritedLock& found) {
+            if (found.fd == own_fd) {
+                return true;
+            }
+            result = found;
+            return false;
+        });
+    return result;
+}
+
+std::vector<InheritedLock> find_inherited_locks(LockMethod method) {
+    std::vector<InheritedLock> result;
+    for_each_locked_descriptor(
+        method, [](FileIdentity) { return true; },
+        [&](const InheritedLock& found) {
+            result.push_back(found);
+            return true;
+        });
+    return result;
 }
 
 }  // namespace plock

@@ -63,9 +63,13 @@ std::optional<LockEntry> lock_through_descriptors(pid_t pid, FileIdentity file) 
 }  // namespace
 
 LockHolders find_lock_holders(FileIdentity file, pid_t skip_pid) {
+    return find_lock_holders(file, read_lock_table(), skip_pid);
+}
+
+LockHolders find_lock_holders(FileIdentity file, const std::vector<LockEntry>& table, pid_t skip_pid) {
     LockHolders result;
     bool search_needed = false;
-    for (const LockEntry& entry : read_lock_table()) {
+    for (const LockEntry& entry : table) {
         if (!same_file(entry, file.device, file.inode)) {
             continue;
         }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <vector>
 
 #include "plock/file_lock.hpp"
 
@@ -13,6 +14,7 @@ struct InheritedLock {
     int fd = -1;
     LockMode mode = LockMode::exclusive;
     LockMethod method = LockMethod::flock;
+    FileIdentity file;
 };
 
 // Looks through this process's open descriptors (other than `own_fd`) for one
@@ -22,5 +24,10 @@ struct InheritedLock {
 // lock is ours by inheritance, not merely that the file is open.
 std::optional<InheritedLock> find_inherited_lock(FileIdentity file, LockMethod method,
                                                  int own_fd);
+
+// Every descriptor of this process whose open file description holds a lock
+// of `method`, whatever file it refers to: one look through the descriptors
+// for callers that want to match many files (the slots of a semaphore).
+std::vector<InheritedLock> find_inherited_locks(LockMethod method);
 
 }  // namespace plock

@@ -32,6 +32,10 @@ struct LockHolders {
 // descriptors of every process we may inspect for one that carries the lock.
 // `skip_pid` (usually ourselves) is left out of that search.
 LockHolders find_lock_holders(FileIdentity file, pid_t skip_pid = -1);
+// The same from a lock table read once (read_lock_table()), for callers that
+// ask about many files at a time.
+LockHolders find_lock_holders(FileIdentity file, const std::vector<LockEntry>& table,
+                              pid_t skip_pid = -1);
 
 // Every process (but `skip_pid`) one of whose descriptors carries a granted
 // lock on `file`, as /proc/PID/fdinfo proves; a full search of /proc. It

@@ -28,7 +28,7 @@ std::string exit_status_footer() {
 
 
 // In the order `plock --help` lists them.
-const SubcommandDefinition* const k_subcommands[] = {&k_exec_command, &k_try_command,
+const SubcommandDefinition* const k_subcommands[] = {&k_exec_command, &k_try_command, &k_sem_command,
                                                      &k_pidguard_command};
 
 }  // namespace
@@ -84,8 +84,10 @@ void reject_extra_arguments(const CLI::App& command) {
     if (first.size() > 1 && first[0] == '-') {
         throw UsageError("unknown option '" + first + "' for 'plock " + command.get_name() + "'");
     }
-    throw UsageError("unexpected argument '" + first + "': the command goes after '--' (see 'plock " +
-                     command.get_name() + " --help')");
+    const auto positionals = command.get_options([](const CLI::Option* option) { return option->get_positional(); });
+    const std::string operand = positionals.empty() ? std::string() : positionals.front()->get_name() + " ";
+    throw UsageError("unexpected argument '" + first + "': the command goes after '--', as in 'plock " +
+                     command.get_name() + " " + operand + "-- COMMAND...'");
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // run_command: fork + exec + signal forwarding, or exec in place.
 #include "cli/command_runner.hpp"
 
+#include <filesystem>
+
 #include "cli/log.hpp"
 #include "plock/child.hpp"
 #include "plock/signals.hpp"
@@ -18,6 +20,12 @@ std::string join(const std::vector<std::string>& words) {
 }
 
 }  // namespace
+
+std::string absolute_path(const std::string& path) {
+    std::error_code error;
+    const auto absolute = std::filesystem::absolute(path, error);
+    return error ? path : absolute.lexically_normal().string();
+}
 
 int run_command(const RunRequest& request) {
     CommandSpec spec;

@@ -25,6 +25,9 @@ struct RunRequest {
     std::function<void(pid_t)> on_started;
 };
 
+// `path` made absolute and normal, as PLOCK_FILE gives it to the command.
+std::string absolute_path(const std::string& path);
+
 // The command's status as a shell reports it (code, or 128+N for signal N).
 // With replace_process it returns only by throwing.
 int run_command(const RunRequest& request);

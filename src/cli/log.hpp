@@ -13,8 +13,9 @@ void set_verbosity(Verbosity verbosity);
 
 spdlog::logger& logger();
 
-// A conflict (busy lock, timeout) is the expected outcome of -n and -w: a
-// plain line unless -q, or only with -v when -E 0 makes it a success.
+// A conflict is the expected outcome of a non-blocking run or a timeout:
+// reported as a plain line unless -q, or only with -v when -E 0 makes it a
+// success.
 spdlog::level::level_enum conflict_level(int conflict_exit_code) noexcept;
 
 }  // namespace plock::cli

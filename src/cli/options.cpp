@@ -5,7 +5,6 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstdio>
-#include <filesystem>
 
 #include "cli/log.hpp"
 #include "plock/error.hpp"
@@ -33,8 +32,9 @@ std::string WaitPolicy::describe() const {
     return timeout ? "timeout " + format_seconds(*timeout) : std::string("no timeout");
 }
 
-void add_wait_options(CLI::App& command, WaitOptions& options) {
-    auto* nonblock = command.add_flag("-n,--nonblock", options.nonblock,
+void add_wait_options(CLI::App& command, WaitOptions& options, NonblockSpelling spelling) {
+    const char* names = spelling == NonblockSpelling::short_and_long ? "-n,--nonblock" : "--nonblock";
+    auto* nonblock = command.add_flag(names, options.nonblock,
                                       "Fail at once (status 75, see -E) if the lock is busy");
     auto* timeout = command
                         .add_option_function<std::string>(
@@ -152,12 +152,6 @@ std::string format_seconds(std::chrono::nanoseconds duration) {
         std::snprintf(text, sizeof text, "%.0f", seconds);
     }
     return std::string(text) + "s";
-}
-
-std::string absolute_path(const std::string& path) {
-    std::error_code error;
-    const auto absolute = std::filesystem::absolute(path, error);
-    return error ? path : absolute.lexically_normal().string();
 }
 
 }  // namespace plock::cli

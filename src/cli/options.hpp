@@ -36,7 +36,12 @@ struct WaitPolicy {
     std::string describe() const;  // "timeout 2.5s" or "no timeout"
 };
 
-void add_wait_options(CLI::App& command, WaitOptions& options);
+// How --nonblock is spelled: -n/--nonblock everywhere, except where -n means
+// something else (`plock sem -n N`), which has the long form only.
+enum class NonblockSpelling { short_and_long, long_only };
+
+void add_wait_options(CLI::App& command, WaitOptions& options,
+                      NonblockSpelling spelling = NonblockSpelling::short_and_long);
 void add_conflict_exit_option(CLI::App& command, std::optional<std::string>& code);
 void add_command_option(CLI::App& command, std::optional<std::string>& command_string);
 void add_output_options(CLI::App& command, OutputOptions& options);
@@ -52,9 +57,5 @@ std::vector<std::string> resolve_command(const std::optional<std::string>& comma
 void apply_output_options(const OutputOptions& options);
 
 std::string format_seconds(std::chrono::nanoseconds duration);
-
-// The absolute, normalised form of `path` that the command is told
-// (PLOCK_FILE, PLOCK_PIDFILE); `path` itself if it cannot be made absolute.
-std::string absolute_path(const std::string& path);
 
 }  // namespace plock::cli

@@ -93,6 +93,87 @@ TEST_CASE("bad options and values and arguments exit 64 with a clear message", "
     CHECK(read_file(directory / "existing.lock") == "keep me\n");
 }
 
+TEST_CASE("bad slot counts and semaphore names exit 64 with a clear message", "[bad_input]") {
+    TempDir directory;
+    const auto sem = [](const std::string& count, const std::string& name, std::vector<std::string> rest) {
+        std::vector<std::string> arguments{"sem", "-n", count, "--dir", "@", name};
+        arguments.insert(arguments.end(), rest.begin(), rest.end());
+        return arguments;
+    };
+    const std::vector<Case> cases{
+        {"sem -n 0", sem("0", "s", {"-c", "MARK"}), 64, "invalid value '0' for -n/--slots: expected a number of slots from 1 to 1024"},
+        {"sem -n -3", sem("-3", "s", {"-c", "MARK"}), 64, "invalid value '-3' for -n/--slots"},
+        {"sem -n abc", sem("abc", "s", {"-c", "MARK"}), 64, "invalid value 'abc' for -n/--slots"},
+        {"sem -n 1025", sem("1025", "s", {"-c", "MARK"}), 64, "invalid value '1025' for -n/--slots"},
+        {"sem -n 1.5", sem("1.5", "s", {"-c", "MARK"}), 64, "invalid value '1.5' for -n/--slots"},
+        {"sem -n +2", sem("+2", "s", {"-c", "MARK"}), 64, "invalid value '+2' for -n/--slots"},
+        {"sem without -n", {"sem", "--dir", "@", "s", "-c", "MARK"}, 64, "give it with -n N"},
+        {"sem name with a slash", sem("2", "a/b", {"-c", "MARK"}), 64, "must not contain '/'"},
+        {"sem name starting with a dot", sem("2", ".s", {"-c", "MARK"}), 64, "must not start with '.'"},
+        {"sem name ..", sem("2", "..", {"-c", "MARK"}), 64, "must not start with '.'"},
+        {"sem empty name", sem("2", "", {"-c", "MARK"}), 64, "semaphore name is empty"},
+        {"sem name too long", sem("2", std::string(201, 'x'), {"-c", "MARK"}), 64, "semaphore name is too long"},
+        {"sem without a name", {"sem", "-n", "2", "--dir", "@", "-c", "MARK"}, 64, "semaphore name is empty"},
+        {"sem without a command", sem("2", "s", {}), 64, "no command given"},
+        {"sem command without --", sem("2", "s", {"sh", "-c", "MARK"}), 64, "as in 'plock sem NAME -- COMMAND...'"},
+        {"sem --nonblock and -w", {"sem", "-n", "2", "--nonblock", "-w", "1", "--dir", "@", "s", "-c", "MARK"}, 64, "timeout"},
+        {"sem -n taken for --nonblock", {"sem", "-n", "s", "--dir", "@", "-c", "MARK"}, 64, "invalid value 's' for -n/--slots"},
+        {"sem --status with a command", {"sem", "-n", "2", "--status", "--dir", "@", "s", "-c", "MARK"}, 64, "--status only reports"},
+        {"sem --status with -w", {"sem", "-n", "2", "--status", "-w", "1", "--dir", "@", "s"}, 64, "--status only reports"},
+        {"sem --no-fork with --close", {"sem", "-n", "2", "--no-fork", "-o", "--dir", "@", "s", "-c", "MARK"}, 64, "--no-fork"},
+        {"sem empty --dir", {"sem", "-n", "2", "--dir", "", "s", "-c", "MARK"}, 64, "--dir directory name is empty"},
+    };
+    for (const Case& bad : cases) {
+        check_case(bad, directory);
+    }
+}
+
+TEST_CASE("a semaphore directory that is missing or not a directory gives 73", "[bad_input]") {
+    TempDir directory;
+    write_file(directory / "plain", "x");
+    const std::vector<Case> cases{
+        {"sem directory missing", {"sem", "-n", "2", "--dir", "@/missing", "s", "-c", "MARK"}, 73,
+         "directory " + directory.path() + "/missing does not exist"},
+        {"sem directory is a file", {"sem", "-n", "2", "--dir", "@/plain", "s", "-c", "MARK"}, 73, "is not a directory"},
+        {"sem --status directory missing", {"sem", "-n", "2", "--status", "--dir", "@/missing", "s"}, 73, "does not exist"},
+    };
+    for (const Case& bad : cases) {
+        check_case(bad, directory);
+    }
+}
+
+TEST_CASE("a symlink planted as a slot file is refused with 66", "[bad_input]") {
+    TempDir directory;
+    write_file(directory / "victim", "secret\n");
+    write_file(directory / "s.size.lock", "");
+    REQUIRE(symlink((directory / "victim").c_str(), (directory / "s.00.lock").c_str()) == 0);
+    check_case({"slot symlink", {"sem", "-n", "2", "--dir", "@", "s", "-c", "MARK"}, 66,
+                "s.00.lock: it is a symbolic link"}, directory);
+    check_case({"slot symlink, nonblocking", {"sem", "-n", "2", "--nonblock", "--dir", "@", "s", "-c", "MARK"}, 66,
+                "symbolic link"}, directory);
+    CHECK(read_file(directory / "victim") == "secret\n");
+}
+
+TEST_CASE("a semaphore directory we may not write to gives 77 unless every slot file exists", "[bad_input]") {
+    INFO("run the suite as root (as .ci/run does): the test switches to user nobody");
+    REQUIRE(running_as_root());
+    TempDir directory;
+    REQUIRE(chmod(directory.path().c_str(), 0755) == 0);
+    RunOptions as_nobody;
+    as_nobody.user = k_nobody;
+    check_case({"sem directory not writable", {"sem", "-n", "2", "--dir", "@", "s", "-c", "MARK"}, 77,
+                "is not writable (Permission denied)"}, directory, as_nobody);
+    // Prepared by an administrator: files readable by all, directory closed.
+    for (const std::string name : {"r.00.lock", "r.01.lock", "r.queue.lock", "r.size.lock"}) {
+        write_file(directory / name, "");
+        REQUIRE(chmod((directory / name).c_str(), 0644) == 0);
+    }
+    const Result result = run_plock({"sem", "-n", "2", "--dir", directory.path(), "r", "--", "sh", "-c", "echo $PLOCK_SLOT"}, as_nobody);
+    INFO(result.err);
+    CHECK(result.status == 0);
+    CHECK(result.out == "0\n");
+}
+
 TEST_CASE("lock files that cannot be used are refused with 66 or 73", "[bad_input]") {
     TempDir directory;
     REQUIRE(mkfifo((directory / "fifo").c_str(), 0600) == 0);

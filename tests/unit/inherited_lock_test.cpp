@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "plock/fd.hpp"
 #include "plock/file_lock.hpp"
 #include "plock/inherited_lock.hpp"
@@ -46,4 +48,26 @@ TEST_CASE("a lock of the other method does not count", "[inherited_lock]") {
     REQUIRE(outer.try_acquire(LockMode::exclusive).acquired());
     FileLock inner = FileLock::open(path, LockMethod::flock);
     CHECK_FALSE(find_inherited_lock(inner.identity(), LockMethod::flock, inner.fd()));
+}
+
+TEST_CASE("every descriptor holding a lock of the method is listed with its file", "[inherited_lock]") {
+    test::TempDir directory;
+    FileLock first = FileLock::open(directory / "one.lock", LockMethod::flock);
+    FileLock second = FileLock::open(directory / "two.lock", LockMethod::flock);
+    FileLock unlocked = FileLock::open(directory / "three.lock", LockMethod::flock);
+    FileLock other_method = FileLock::open(directory / "four.lock", LockMethod::ofd);
+    REQUIRE(first.try_acquire(LockMode::exclusive).acquired());
+    REQUIRE(second.try_acquire(LockMode::shared).acquired());
+    REQUIRE(other_method.try_acquire(LockMode::exclusive).acquired());
+    const auto found = find_inherited_locks(LockMethod::flock);
+    const auto entry_for = [&](const FileLock& lock) {
+        return std::find_if(found.begin(), found.end(), [&](const InheritedLock& held) { return held.fd == lock.fd(); });
+    };
+    REQUIRE(entry_for(first) != found.end());
+    CHECK(entry_for(first)->file == first.identity());
+    CHECK(entry_for(first)->mode == LockMode::exclusive);
+    REQUIRE(entry_for(second) != found.end());
+    CHECK(entry_for(second)->mode == LockMode::shared);
+    CHECK(entry_for(unlocked) == found.end());
+    CHECK(entry_for(other_method) == found.end());
 }

@@ -128,3 +128,19 @@ TEST_CASE("parent_process names the parent", "[lock_holders]") {
     CHECK(parent_process(getpid()) == getppid());
     CHECK_FALSE(parent_process(-1));
 }
+TEST_CASE("holders are found from a lock table read once for several files", "[lock_holders]") {
+    test::TempDir directory;
+    const std::string held = directory / "held.lock";
+    const std::string free = directory / "free.lock";
+    test::write_file(free, "");
+    test::Gate gate(directory);
+    auto holder = test::Process::start({"flock", held, "sh", "-c", gate.hold_command()});
+    REQUIRE(gate.wait_ready());
+    const std::vector<LockEntry> table = read_lock_table();
+    const LockHolders of_held = find_lock_holders(identity_of(held), table);
+    REQUIRE(of_held.holders.size() == 1);
+    CHECK(of_held.holders[0].pid == holder.pid());
+    CHECK(find_lock_holders(identity_of(free), table).holders.empty());
+    gate.open();
+    CHECK(holder.wait() == 0);
+}

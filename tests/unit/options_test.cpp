@@ -61,3 +61,23 @@ TEST_CASE("durations print in seconds", "[options]") {
     CHECK(format_seconds(0ns) == "0s");
     CHECK(format_seconds(3600s) == "3600s");
 }
+
+TEST_CASE("the nonblock flag has a short -n unless the subcommand uses -n for something else", "[options]") {
+    for (const auto spelling : {NonblockSpelling::short_and_long, NonblockSpelling::long_only}) {
+        CLI::App app;
+        WaitOptions options;
+        add_wait_options(app, options, spelling);
+        app.allow_extras();
+        std::vector<std::string> arguments{"-n"};  // CLI11 parses the vector from its back
+        app.parse(arguments);
+        CHECK(options.nonblock == (spelling == NonblockSpelling::short_and_long));
+        CHECK(app.remaining().size() == (spelling == NonblockSpelling::short_and_long ? 0u : 1u));
+
+        WaitOptions long_form;
+        CLI::App other;
+        add_wait_options(other, long_form, spelling);
+        std::vector<std::string> long_arguments{"--nonblock"};
+        other.parse(long_arguments);
+        CHECK(long_form.nonblock);
+    }
+}

@@ -216,7 +216,7 @@ TEST_CASE("release leaves the file to a process that still shares the lock", "[p
     guard.write_pid(getpid());
     // A forked process inherits the descriptor: what a command's daemon
     // left behind looks like.
-    test::ForkedHolder leftover([] { return true; });
+    test::ForkedHolder leftover([] { return true; }, test::ForkedHolder::Descriptors::keep_inherited);
     REQUIRE(leftover.took());
     CHECK(guard.release() == PidGuardRelease::still_held);
     CHECK(test::exists(path));
