@@ -15,6 +15,8 @@ const char* verb(Operation operation) noexcept {
     case Operation::write: return "write";
     case Operation::inspect: return "inspect";
     case Operation::execute: return "run";
+    case Operation::reach: return "reach";
+    case Operation::authenticate: return "authenticate to";
     case Operation::system: return "set up";
     }
     return "use";

@@ -18,8 +18,10 @@ enum class Operation {
     read,
     write,
     inspect,  // stat, readlink, /proc lookups
-    execute,  // running the command
-    system,   // anything else (fork, threads, signals)
+    execute,       // running the command
+    reach,         // connecting to a lock service, or talking to it
+    authenticate,  // proving who we are to a lock service
+    system,        // anything else (fork, threads, signals)
 };
 
 class SystemError : public std::runtime_error {
