@@ -28,7 +28,7 @@ std::string exit_status_footer() {
 
 
 // In the order `plock --help` lists them.
-const SubcommandDefinition* const k_subcommands[] = {&k_exec_command, &k_try_command};
+const SubcommandDefinition* const k_subcommands[] = {&k_exec_command, &k_try_command, &k_redis_command};
 
 }  // namespace
 
@@ -81,8 +81,14 @@ void reject_extra_arguments(const CLI::App& command) {
     if (first.size() > 1 && first[0] == '-') {
         throw UsageError("unknown option '" + first + "' for 'plock " + command.get_name() + "'");
     }
+    // The subcommand's own positional (LOCKFILE, NAME) in the example.
+    std::string operand = "LOCKFILE";
+    const auto positionals = command.get_options([](const CLI::Option* option) { return option->get_positional(); });
+    if (!positionals.empty()) {
+        operand = positionals.front()->get_name();
+    }
     throw UsageError("unexpected argument '" + first + "': the command goes after '--', as in 'plock " +
-                     command.get_name() + " LOCKFILE -- COMMAND...'");
+                     command.get_name() + " " + operand + " -- COMMAND...'");
 }
 
 std::optional<int> parse_command_line(CLI::App& app, const Invocation& invocation, char** argv) {
