@@ -162,13 +162,14 @@ std::string describe(const RedisLock& lock) {
     return lock.spec().key() + " on " + lock.endpoint().display();
 }
 
+// "held by another client, whose lease ends in 12.5s unless renewed"
 std::string describe_holders(const RedisLock& lock) {
     std::string text = lock.spec().is_semaphore()
                            ? "all " + std::to_string(lock.spec().permits) + " permits are held"
-                           : "it is held by another client";
+                           : "held by another client";
     if (const auto remaining = lock.holder_remaining()) {
-        text += lock.spec().is_semaphore() ? " (the first lease ends in " : " (its lease ends in ";
-        text += format_seconds(*remaining) + " unless renewed)";
+        text += lock.spec().is_semaphore() ? ", the first lease ends in " : ", whose lease ends in ";
+        text += format_seconds(*remaining) + " unless renewed";
     }
     return text;
 }
@@ -190,7 +191,7 @@ std::optional<int> take_lock(RedisLock& lock, const Settings& settings) {
         }
         return settings.conflict_exit_code;
     }
-    logger().info("waiting for {}: {} ({})", describe(lock), describe_holders(lock), settings.wait.describe());
+    logger().info("waiting for {} ({}): {}", describe(lock), settings.wait.describe(), describe_holders(lock));
     const AcquireResult result = lock.acquire(settings.wait.deadline_from(start), wait_ending_signals());
     const auto waited = Clock::now() - start;
     switch (result.status) {
