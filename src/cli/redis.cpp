@@ -234,7 +234,7 @@ int hold_while_running(RedisLock& lock, const Settings& settings, const sigset_t
     LeaseSchedule schedule(settings.spec.lease, lock.lease().sent_at);
     // Short enough to leave time for another attempt before terminate_at.
     const auto io_deadline = [&] {
-        const auto attempt = std::min<Clock::duration>(k_default_redis_io_timeout, settings.spec.lease / 6);
+        const auto attempt = std::min<Clock::duration>(k_default_redis_io_timeout, settings.spec.lease / 4);
         return std::min(Clock::now() + attempt, schedule.terminate_at());
     };
     if (Clock::now() >= schedule.renew_at()) {
