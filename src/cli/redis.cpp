@@ -274,6 +274,7 @@ int hold_while_running(RedisLock& lock, const Settings& settings, const sigset_t
                            describe(lock));
             child.send_signal(SIGKILL);
             killed = true;
+            terminated = true;  // also when plock itself was held up past terminate_at
         } else if (!terminated && now >= schedule.terminate_at()) {
             if (schedule.is_lost()) {
                 logger().error("lost {}: {}; stopping the command (SIGTERM)", describe(lock), trouble);

@@ -346,6 +346,28 @@ TEST_CASE("a server paused past the lease gets the holder's command stopped befo
           std::vector<std::string>{"first start 1", "second start 2", "second end"});
 }
 
+TEST_CASE("a plock stopped past its lease kills its command as soon as it runs again", "[redis]") {
+    // The limit the man page states: while plock itself is frozen its command
+    // runs on unguarded. What plock can do is act the moment it resumes.
+    RedisServer server;
+    TempDir directory;
+    const std::string ready = directory / "ready";
+    Process plock = Process::start_plock(redis_arguments(
+        server, {"--lease", "1", "frozen", "-c", ": > '" + ready + "'; exec sleep 60"}));
+    REQUIRE(wait_until([&] { return exists(ready); }));
+    const auto children = children_of(plock.pid());
+    REQUIRE(children.size() == 1);
+    plock.signal(SIGSTOP);
+    REQUIRE(wait_until([&] { return server.cli({"EXISTS", "plock:frozen"}) == "0"; }, 10s));  // the lease ran out
+    CHECK(process_running(children.front()));
+    plock.signal(SIGCONT);
+    const auto status = plock.wait(20s);
+    INFO(plock.err());
+    CHECK(status == exit_code::k_lock_lost);
+    CHECK_FALSE(process_running(children.front()));
+    CHECK_THAT(plock.err(), Catch::Contains("SIGKILL"));
+}
+
 TEST_CASE("a server restarted empty makes the next renewal find the lock lost", "[redis]") {
     RedisServer server;
     TempDir directory;
