@@ -17,6 +17,8 @@ const char* verb(Operation operation) noexcept {
     case Operation::execute: return "run";
     case Operation::signal: return "signal";
     case Operation::remove: return "remove";
+    case Operation::reach: return "reach";
+    case Operation::authenticate: return "authenticate to";
     case Operation::system: return "set up";
     }
     return "use";

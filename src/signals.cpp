@@ -2,8 +2,12 @@
 #include "plock/signals.hpp"
 
 #include <pthread.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 #include <cstring>
+
+#include "plock/error.hpp"
 
 namespace plock {
 
@@ -25,6 +29,25 @@ ScopedSignalMask::ScopedSignalMask(const SignalSet& signals) {
 
 ScopedSignalMask::~ScopedSignalMask() {
     pthread_sigmask(SIG_SETMASK, &m_previous, nullptr);
+}
+
+SignalFd::SignalFd(const SignalSet& signals)
+    : m_fd(signalfd(-1, &signals.native(), SFD_CLOEXEC | SFD_NONBLOCK)) {
+    if (!m_fd) {
+        throw SystemError(Operation::system, "a descriptor for signals", errno);
+    }
+}
+
+int SignalFd::take() {
+    signalfd_siginfo info{};
+    const ssize_t count = retry_on_eintr([&] { return read(m_fd.get(), &info, sizeof info); });
+    if (count != static_cast<ssize_t>(sizeof info)) {
+        if (count < 0 && errno != EAGAIN) {
+            throw SystemError(Operation::system, "a descriptor for signals", errno);
+        }
+        return 0;
+    }
+    return static_cast<int>(info.ssi_signo);
 }
 
 SignalSet forwarded_signals() noexcept {

@@ -12,16 +12,18 @@ namespace plock {
 // What the library was doing when a system call failed; the CLI maps it,
 // together with errno, to an exit status.
 enum class Operation {
-    open,     // opening an existing file
-    create,   // creating a file or reaching its directory
-    lock,     // taking or releasing a lock
+    open,          // opening an existing file
+    create,        // creating a file or reaching its directory
+    lock,          // taking or releasing a lock
     read,
     write,
-    inspect,  // stat, readlink, /proc lookups
-    execute,  // running the command
-    signal,   // sending a signal to another process
-    remove,   // removing a file
-    system,   // anything else (fork, threads, signals)
+    inspect,       // stat, readlink, /proc lookups
+    execute,       // running the command
+    signal,        // sending a signal to another process
+    remove,        // removing a file
+    reach,         // connecting to a lock service, or talking to it
+    authenticate,  // proving who we are to a lock service
+    system,        // anything else (fork, threads, signals)
 };
 
 class SystemError : public std::runtime_error {

@@ -20,6 +20,9 @@ inline constexpr int k_cannot_create = 73;     // EX_CANTCREAT: the lock file ca
 inline constexpr int k_conflict = 75;          // EX_TEMPFAIL: lock busy or timed out (see -E)
 inline constexpr int k_permission = 77;        // EX_NOPERM: permission denied
 inline constexpr int k_config = 78;            // EX_CONFIG: in use with other settings (a semaphore's -n)
+// No sysexits(3) code means "a lease ran out under a running command"; 79 is
+// the first value past their range, clear of the codes above.
+inline constexpr int k_lock_lost = 79;         // the Redis lease was lost under the command
 inline constexpr int k_not_executable = 126;   // the command was found but cannot be run
 inline constexpr int k_not_found = 127;        // the command was not found
 inline constexpr int k_signal_base = 128;      // the command was killed by signal N: 128+N
@@ -41,6 +44,7 @@ inline constexpr std::array k_table{
     Entry{k_conflict, "conflict", "the lock is busy or the timeout expired (changed with -E)"},
     Entry{k_permission, "permission", "permission denied"},
     Entry{k_config, "config", "the lock is in use with other settings (a semaphore with another -n)"},
+    Entry{k_lock_lost, "lock-lost", "the Redis lock was lost while the command ran"},
     Entry{k_not_executable, "not-executable", "the command cannot be executed"},
     Entry{k_not_found, "not-found", "the command was not found"},
 };

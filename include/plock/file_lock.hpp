@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "plock/acquire_result.hpp"
 #include "plock/fd.hpp"
 #include "plock/safe_open.hpp"
 #include "plock/wait.hpp"
@@ -28,18 +29,6 @@ struct FileIdentity {
     dev_t device = 0;
     ino_t inode = 0;
     friend bool operator==(const FileIdentity&, const FileIdentity&) = default;
-};
-
-struct AcquireResult {
-    enum class Status {
-        acquired,
-        busy,         // a non-blocking attempt met a conflicting lock
-        timed_out,
-        interrupted,  // a stop signal ended the wait; see `signal`
-    };
-    Status status = Status::busy;
-    int signal = 0;
-    bool acquired() const noexcept { return status == Status::acquired; }
 };
 
 class FileLock {

@@ -6,6 +6,8 @@
 #include <initializer_list>
 #include <string>
 
+#include "plock/fd.hpp"
+
 namespace plock {
 
 class SignalSet {
@@ -39,6 +41,20 @@ public:
 
 private:
     sigset_t m_previous;
+};
+
+// A descriptor that becomes readable while one of `signals` is pending, so a
+// wait in poll(2) can end on a signal as well as on I/O. The signals must be
+// blocked (ScopedSignalMask); take() consumes one.
+class SignalFd {
+public:
+    explicit SignalFd(const SignalSet& signals);
+    int fd() const noexcept { return m_fd.get(); }
+    // The number of a pending signal of the set, consumed; 0 when none is pending.
+    int take();
+
+private:
+    UniqueFd m_fd;
 };
 
 // Signals plock forwards to the command it runs.

@@ -29,7 +29,7 @@ std::string exit_status_footer() {
 
 // In the order `plock --help` lists them.
 const SubcommandDefinition* const k_subcommands[] = {&k_exec_command, &k_try_command, &k_sem_command,
-                                                     &k_pidguard_command};
+                                                     &k_pidguard_command, &k_redis_command};
 
 }  // namespace
 

@@ -55,5 +55,6 @@ extern const SubcommandDefinition k_exec_command;
 extern const SubcommandDefinition k_try_command;
 extern const SubcommandDefinition k_pidguard_command;
 extern const SubcommandDefinition k_sem_command;
+extern const SubcommandDefinition k_redis_command;
 
 }  // namespace plock::cli

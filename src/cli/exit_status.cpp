@@ -29,6 +29,10 @@ int exit_code_for(const SystemError& error) noexcept {
         break;
     }
     switch (error.operation()) {
+    case Operation::reach:
+        return exit_code::k_unavailable;
+    case Operation::authenticate:
+        return exit_code::k_permission;
     case Operation::create:
         return exit_code::k_cannot_create;
     case Operation::open:

@@ -17,7 +17,7 @@ using namespace plock::test;
 
 namespace {
 
-const std::vector<std::string> k_subcommands{"exec", "try", "sem", "pidguard"};
+const std::vector<std::string> k_subcommands{"exec", "try", "sem", "pidguard", "redis"};
 const std::string k_query_heading = R"(.SS "plock pidguard \-\-status")";
 
 std::string man_page() { return read_file(std::string(PLOCK_SOURCE_DIR) + "/man/plock.1"); }

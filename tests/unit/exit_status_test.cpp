@@ -41,3 +41,11 @@ TEST_CASE("the message names the action and the subject and the cause", "[exit_s
     const SystemError error(Operation::open, "/var/lock/x.lock", EACCES);
     CHECK(std::string(error.what()) == "cannot open /var/lock/x.lock: Permission denied");
 }
+
+TEST_CASE("an unreachable lock service gives 69 and a refused login 77", "[exit_status]") {
+    CHECK(exit_code_for(SystemError(Operation::reach, "x", ECONNREFUSED)) == exit_code::k_unavailable);
+    CHECK(exit_code_for(SystemError(Operation::reach, "x", ETIMEDOUT)) == exit_code::k_unavailable);
+    CHECK(exit_code_for(SystemError(Operation::reach, "x", ENOENT)) == exit_code::k_unavailable);
+    CHECK(exit_code_for(SystemError(Operation::authenticate, "x", EACCES)) == exit_code::k_permission);
+    CHECK(exit_code_for(SystemError(Operation::authenticate, "x", EPROTO)) == exit_code::k_permission);
+}

@@ -1,0 +1,403 @@
+// `plock redis`: hold a lock (or one of N permits) kept in a Redis server
+// while a command runs, renewing its lease, and stop the command before the
+// lease can end if it cannot be renewed.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "cli/app.hpp"
+#include "cli/log.hpp"
+#include "plock/child.hpp"
+#include "plock/error.hpp"
+#include "plock/exit_code.hpp"
+#include "plock/lease_schedule.hpp"
+#include "plock/redis_lock.hpp"
+#include "plock/signals.hpp"
+
+namespace plock::cli {
+namespace {
+
+constexpr std::size_t k_max_password_file_size = 64 * 1024;
+
+struct RedisOptions {
+    std::string name;
+    std::optional<std::string> url;
+    std::optional<std::string> password_file;
+    std::optional<std::string> key_prefix;
+    std::optional<std::string> lease;
+    std::optional<std::string> permits;
+    WaitOptions wait;
+    std::optional<std::string> conflict_exit_code;
+    std::optional<std::string> command_string;
+    OutputOptions output;
+};
+
+struct Settings {
+    RedisEndpoint endpoint;
+    RedisLockSpec spec;
+    WaitPolicy wait;
+    int conflict_exit_code = exit_code::k_conflict;
+    std::vector<std::string> command;
+};
+
+std::optional<std::string> environment_value(const char* name) {
+    const char* value = std::getenv(name);
+    return value != nullptr && *value != '\0' ? std::optional<std::string>(value) : std::nullopt;
+}
+
+[[noreturn]] void password_file_unreadable(const std::string& path, int error) {
+    if (error == EACCES || error == EPERM) {
+        throw SystemError(Operation::read, "the password file " + path, error);
+    }
+    throw UsageError("cannot read --password-file " + path + ": " + std::strerror(error));
+}
+
+std::string read_password_file(const std::string& path) {
+    const UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    if (!fd) {
+        password_file_unreadable(path, errno);
+    }
+    std::string content;
+    char buffer[4096];
+    for (;;) {
+        const ssize_t count = retry_on_eintr([&] { return read(fd.get(), buffer, sizeof buffer); });
+        if (count < 0) {
+            password_file_unreadable(path, errno);
+        }
+        if (count == 0) {
+            break;
+        }
+        content.append(buffer, static_cast<std::size_t>(count));
+        if (content.size() > k_max_password_file_size) {
+            throw UsageError("the password file " + path + " is larger than 64 KiB");
+        }
+    }
+    // One line, as `echo secret > file` writes it.
+    if (!content.empty() && content.back() == '\n') {
+        content.pop_back();
+        if (!content.empty() && content.back() == '\r') {
+            content.pop_back();
+        }
+    }
+    if (content.empty()) {
+        throw UsageError("the password file " + path + " is empty");
+    }
+    if (content.find('\n') != std::string::npos) {
+        throw UsageError("the password file " + path + " has more than one line");
+    }
+    return content;
+}
+
+unsigned parse_permits(const std::string& text) {
+    const auto invalid = [&] {
+        return UsageError("invalid value '" + text + "' for --permits: expected a number from 1 to " +
+                          std::to_string(k_max_permits));
+    };
+    if (text.empty() || text.size() > 6) {
+        throw invalid();
+    }
+    unsigned value = 0;
+    for (const char character : text) {
+        if (character < '0' || character > '9') {
+            throw invalid();
+        }
+        value = value * 10 + static_cast<unsigned>(character - '0');
+    }
+    if (value < 1 || value > k_max_permits) {
+        throw invalid();
+    }
+    return value;
+}
+
+Settings validate(const RedisOptions& options, const CommandWords& words) {
+    Settings settings;
+    settings.command = resolve_command(options.command_string, words);
+    if (settings.command.empty()) {
+        throw UsageError("no command given: put it after '--' or use -c STRING");
+    }
+    if (options.url) {
+        settings.endpoint = parse_redis_url(*options.url, "--url");
+    } else if (const auto from_environment = environment_value("PLOCK_REDIS_URL")) {
+        settings.endpoint = parse_redis_url(*from_environment, "PLOCK_REDIS_URL");
+    } else {
+        settings.endpoint = parse_redis_url(k_default_redis_url);
+    }
+    if (options.password_file) {
+        settings.endpoint.password = read_password_file(*options.password_file);
+    } else if (auto password = environment_value("PLOCK_REDIS_PASSWORD")) {
+        settings.endpoint.password = std::move(password);
+    }
+    if (!settings.endpoint.user.empty() && !settings.endpoint.password) {
+        throw UsageError("the Redis URL names the user '" + settings.endpoint.user +
+                         "' but no password: give it in PLOCK_REDIS_PASSWORD or --password-file");
+    }
+
+    settings.spec.name = options.name;
+    if (options.key_prefix) {
+        settings.spec.key_prefix = *options.key_prefix;
+    }
+    if (options.lease) {
+        const auto lease = parse_seconds("--lease", *options.lease);
+        if (lease < k_minimum_lease) {
+            throw UsageError("invalid value '" + *options.lease +
+                             "' for --lease: must be at least 1 second, so that renewals have time "
+                             "to reach the server");
+        }
+        settings.spec.lease = std::chrono::duration_cast<std::chrono::milliseconds>(lease);
+    }
+    if (options.permits) {
+        settings.spec.permits = parse_permits(*options.permits);
+    }
+    validate(settings.spec);
+    settings.wait = parse_wait_policy(options.wait);
+    settings.conflict_exit_code = parse_conflict_exit_code(options.conflict_exit_code);
+    return settings;
+}
+
+// "plock:deploy on redis://10.0.0.5:6379"
+std::string describe(const RedisLock& lock) {
+    return lock.spec().key() + " on " + lock.endpoint().display();
+}
+
+// "held by another client, whose lease ends in 12.5s unless renewed"
+std::string describe_holders(const RedisLock& lock) {
+    std::string text = lock.spec().is_semaphore()
+                           ? "all " + std::to_string(lock.spec().permits) + " permits are held"
+                           : "held by another client";
+    if (const auto remaining = lock.holder_remaining()) {
+        text += lock.spec().is_semaphore() ? ", the first lease ends in " : ", whose lease ends in ";
+        text += format_seconds(*remaining) + " unless renewed";
+    }
+    return text;
+}
+
+spdlog::level::level_enum conflict_level(int conflict_exit_code) {
+    return conflict_exit_code == 0 ? spdlog::level::info : spdlog::level::warn;
+}
+
+// Takes the lock as the settings say; an exit status when the run ends here.
+std::optional<int> take_lock(RedisLock& lock, const Settings& settings) {
+    const auto start = Clock::now();
+    if (lock.try_acquire().acquired()) {
+        return std::nullopt;
+    }
+    const auto level = conflict_level(settings.conflict_exit_code);
+    if (settings.wait.nonblocking) {
+        if (logger().should_log(level)) {
+            logger().log(level, "{} is busy: {}", describe(lock), describe_holders(lock));
+        }
+        return settings.conflict_exit_code;
+    }
+    logger().info("waiting for {} ({}): {}", describe(lock), settings.wait.describe(), describe_holders(lock));
+    const AcquireResult result = lock.acquire(settings.wait.deadline_from(start), wait_ending_signals());
+    const auto waited = Clock::now() - start;
+    switch (result.status) {
+    case AcquireResult::Status::acquired:
+        logger().info("acquired {} after {}", describe(lock), format_seconds(waited));
+        return std::nullopt;
+    case AcquireResult::Status::interrupted:
+        logger().info("{} ended the wait for {}", signal_name(result.signal), describe(lock));
+        return exit_code::k_signal_base + result.signal;
+    case AcquireResult::Status::timed_out:
+    case AcquireResult::Status::busy:
+        break;
+    }
+    if (logger().should_log(level)) {
+        logger().log(level, "timed out after {} waiting for {}: {}", format_seconds(waited), describe(lock),
+                     describe_holders(lock));
+    }
+    return settings.conflict_exit_code;
+}
+
+CommandSpec command_for(const RedisLock& lock, const Settings& settings, const sigset_t& original_mask) {
+    CommandSpec spec;
+    spec.argv = settings.command;
+    spec.environment = {{"PLOCK_REDIS_KEY", lock.spec().key()},
+                        {"PLOCK_LOCK_TOKEN", lock.lease().token},
+                        {"PLOCK_FENCING_TOKEN", std::to_string(lock.lease().fencing_token)}};
+    if (lock.lease().slot) {
+        spec.environment.emplace_back("PLOCK_SLOT", std::to_string(*lock.lease().slot));
+    }
+    // No one renews the lease once plock is gone: the command must not
+    // outlive it and run on after the lease has ended.
+    spec.die_with_parent = true;
+    spec.signal_mask = original_mask;
+    return spec;
+}
+
+// Runs the command while renewing the lease; stops it when the lease cannot
+// be kept. The command's status, or k_lock_lost.
+int hold_while_running(RedisLock& lock, const Settings& settings, const sigset_t& original_mask) {
+    LeaseSchedule schedule(settings.spec.lease, lock.lease().sent_at);
+    // Short enough to leave time for another attempt before terminate_at.
+    const auto io_deadline = [&] {
+        const auto attempt = std::min<Clock::duration>(k_default_redis_io_timeout, settings.spec.lease / 4);
+        return std::min(Clock::now() + attempt, schedule.terminate_at());
+    };
+    if (Clock::now() >= schedule.renew_at()) {
+        // The grant took a third of the lease to arrive: confirm it first.
+        const RenewResult renewal = lock.renew(io_deadline());
+        if (renewal.status != RenewResult::Status::renewed) {
+            lock.abandon();
+            logger().error("took {} but could not keep it: {}", describe(lock), renewal.error);
+            return exit_code::k_lock_lost;
+        }
+        schedule.renewed(renewal.sent_at);
+    }
+
+    logger().debug("holding {} (fencing token {}{}), lease {}", describe(lock), lock.lease().fencing_token,
+                   lock.lease().slot ? ", permit " + std::to_string(*lock.lease().slot) : "",
+                   format_seconds(settings.spec.lease));
+    ChildProcess child = ChildProcess::spawn(command_for(lock, settings, original_mask));
+    bool terminated = false;
+    bool killed = false;
+    std::string trouble;  // why the last renewal failed
+    std::optional<ExitStatus> status;
+    for (;;) {
+        Deadline next;
+        if (!killed) {
+            next = schedule.kill_at();
+            if (!terminated) {
+                next = std::min({*next, schedule.terminate_at(), schedule.renew_at()});
+            }
+        }
+        status = child.wait(forwarded_signals(), next);
+        if (status) {
+            break;
+        }
+        const auto now = Clock::now();
+        if (!killed && now >= schedule.kill_at()) {
+            logger().error("the lease on {} ends now and the command is still running: killing it (SIGKILL)",
+                           describe(lock));
+            child.send_signal(SIGKILL);
+            killed = true;
+            terminated = true;  // also when plock itself was held up past terminate_at
+        } else if (!terminated && now >= schedule.terminate_at()) {
+            if (schedule.is_lost()) {
+                logger().error("lost {}: {}; stopping the command (SIGTERM)", describe(lock), trouble);
+            } else {
+                logger().error("cannot renew the lease on {} ({}); stopping the command (SIGTERM) "
+                               "before the lease ends",
+                               describe(lock), trouble);
+            }
+            child.send_signal(SIGTERM);
+            terminated = true;
+        } else if (!terminated && now >= schedule.renew_at()) {
+            const RenewResult renewal = lock.renew(io_deadline());
+            switch (renewal.status) {
+            case RenewResult::Status::renewed:
+                if (!trouble.empty()) {
+                    logger().warn("renewed the lease on {} again", describe(lock));
+                    trouble.clear();
+                }
+                schedule.renewed(renewal.sent_at);
+                break;
+            case RenewResult::Status::lost:
+                trouble = renewal.error;
+                schedule.lost(Clock::now());
+                break;
+            case RenewResult::Status::unreachable:
+                if (trouble.empty() && schedule.terminate_at() > Clock::now()) {
+                    logger().warn("cannot renew the lease on {} ({}); retrying, the command will be stopped "
+                                  "in {} if no renewal succeeds",
+                                  describe(lock), renewal.error,
+                                  format_seconds(std::max(schedule.terminate_at() - Clock::now(),
+                                                          Clock::duration::zero())));
+                }
+                trouble = renewal.error;
+                schedule.renewal_failed(Clock::now());
+                break;
+            }
+        }
+    }
+    if (terminated) {
+        lock.abandon();
+        return exit_code::k_lock_lost;
+    }
+
+    const auto now = Clock::now();
+    const auto release_deadline = std::min(now + k_default_redis_io_timeout, schedule.expires_at());
+    try {
+        if (release_deadline > now && !lock.release(release_deadline)) {
+            logger().error("the command ended, but {} was no longer ours: another holder may have "
+                           "overlapped with its run",
+                           describe(lock));
+            return exit_code::k_lock_lost;
+        }
+    } catch (const SystemError& error) {
+        logger().warn("cannot release {} ({}); it expires within {}", describe(lock), error.what(),
+                      format_seconds(std::max(schedule.expires_at() - Clock::now(), Clock::duration::zero())));
+    }
+    lock.abandon();
+    if (status->signaled()) {
+        logger().debug("the command was killed by {}", signal_name(status->signal()));
+    }
+    return status->shell_status();
+}
+
+int run_redis_command(const RedisOptions& options, const CommandWords& words) {
+    apply_output_options(options.output);
+    const Settings settings = validate(options, words);
+    // Block the signals we forward before anything can be interrupted; they
+    // are taken synchronously from here on and restored for the command.
+    const ScopedSignalMask mask(handled_signals());
+    RedisLock lock(settings.endpoint, settings.spec);
+    if (const auto status = take_lock(lock, settings)) {
+        return *status;
+    }
+    return hold_while_running(lock, settings, mask.previous());
+}
+
+void define_redis(CLI::App& command, Dispatch& dispatch) {
+    auto options = std::make_shared<RedisOptions>();
+    command.add_option("NAME", options->name, "The lock's name; its Redis key is PREFIX+NAME")->required();
+    const auto text_option = [&](const char* name, std::optional<std::string>& target, const char* help) {
+        return command.add_option_function<std::string>(
+            name, [&target](const std::string& text) { target = text; }, help);
+    };
+    text_option("--url", options->url,
+                "The server: redis://[USER[:PASSWORD]@]HOST[:PORT][/DB] or unix:///PATH[?db=DB] "
+                "(default: $PLOCK_REDIS_URL, or redis://127.0.0.1:6379)")
+        ->option_text("URL");
+    text_option("--password-file", options->password_file,
+                "Read the password from FILE (default: $PLOCK_REDIS_PASSWORD, or the URL's)")
+        ->option_text("FILE");
+    text_option("--key-prefix", options->key_prefix, "Prefix of the Redis keys (default: plock:)")
+        ->option_text("PREFIX");
+    text_option("--lease", options->lease,
+                "Lease in SECONDS (default 30, at least 1), renewed every third of it while the "
+                "command runs")
+        ->option_text("SECONDS");
+    text_option("--permits", options->permits,
+                "Let up to N holders run at once: a semaphore (default 1: a lock)")
+        ->option_text("N");
+    add_wait_options(command, options->wait);
+    add_conflict_exit_option(command, options->conflict_exit_code);
+    add_command_option(command, options->command_string);
+    add_output_options(command, options->output);
+    command.allow_extras();
+    command.footer(
+        "Usage: plock redis [OPTIONS] NAME -- COMMAND [ARG...]\n"
+        "       plock redis [OPTIONS] NAME -c STRING\n\n"
+        "Examples:\n"
+        "  plock redis --url redis://ci-redis:6379 deploy -- ./deploy.sh     # one at a time, anywhere\n"
+        "  plock redis -n nightly-report -- ./report.sh                      # skip if running elsewhere\n"
+        "  plock redis --permits 4 --lease 60 gpu -- ./train.sh              # at most 4 at once\n\n"
+        "The command sees PLOCK_REDIS_KEY, PLOCK_LOCK_TOKEN, PLOCK_FENCING_TOKEN (strictly\n"
+        "increasing) and, with --permits, PLOCK_SLOT. If the lease cannot be renewed, the\n"
+        "command gets SIGTERM a quarter lease before it ends, SIGKILL when it ends, and plock\n"
+        "exits with 79. Password: PLOCK_REDIS_PASSWORD or --password-file. See plock(1).");
+    run_when_chosen(command, dispatch,
+                    [options](const CommandWords& words) { return run_redis_command(*options, words); });
+}
+
+}  // namespace
+
+const SubcommandDefinition k_redis_command{
+    "redis", "Run a command while holding a lock or semaphore kept in Redis, shared across machines",
+    define_redis};
+
+}  // namespace plock::cli
