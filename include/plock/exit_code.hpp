@@ -23,6 +23,10 @@ inline constexpr int k_not_executable = 126;   // the command was found but cann
 inline constexpr int k_not_found = 127;        // the command was not found
 inline constexpr int k_signal_base = 128;      // the command was killed by signal N: 128+N
 
+// Answers of a query (plock status), like test(1)'s: not errors.
+inline constexpr int k_query_free = 0;         // every lock asked about is free
+inline constexpr int k_query_held = 1;         // at least one of them is held
+
 struct Entry {
     int code;
     std::string_view name;
@@ -41,6 +45,13 @@ inline constexpr std::array k_table{
     Entry{k_permission, "permission", "permission denied"},
     Entry{k_not_executable, "not-executable", "the command cannot be executed"},
     Entry{k_not_found, "not-found", "the command was not found"},
+};
+
+// What a query (plock status) answers when it could look at every lock; an
+// error status from k_table takes precedence over these.
+inline constexpr std::array k_query_table{
+    Entry{k_query_free, "free", "every lock asked about is free"},
+    Entry{k_query_held, "held", "at least one lock asked about is held"},
 };
 
 }  // namespace plock::exit_code

@@ -50,5 +50,6 @@ std::optional<int> parse_command_line(CLI::App& app, const Invocation& invocatio
 // Subcommands, one file each.
 extern const SubcommandDefinition k_exec_command;
 extern const SubcommandDefinition k_try_command;
+extern const SubcommandDefinition k_status_command;
 
 }  // namespace plock::cli
