@@ -34,7 +34,8 @@ std::string exit_status_footer() {
 }
 
 // In the order `plock --help` lists them.
-const SubcommandDefinition* const k_subcommands[] = {&k_exec_command, &k_try_command, &k_status_command};
+const SubcommandDefinition* const k_subcommands[] = {&k_exec_command, &k_try_command, &k_update_command,
+                                                     &k_status_command};
 
 }  // namespace
 

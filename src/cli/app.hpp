@@ -51,5 +51,6 @@ std::optional<int> parse_command_line(CLI::App& app, const Invocation& invocatio
 extern const SubcommandDefinition k_exec_command;
 extern const SubcommandDefinition k_try_command;
 extern const SubcommandDefinition k_status_command;
+extern const SubcommandDefinition k_update_command;
 
 }  // namespace plock::cli

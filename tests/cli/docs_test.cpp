@@ -16,7 +16,7 @@ using namespace plock::test;
 
 namespace {
 
-const std::vector<std::string> k_subcommands{"exec", "try", "status"};
+const std::vector<std::string> k_subcommands{"exec", "try", "update", "status"};
 
 std::string man_page() { return read_file(std::string(PLOCK_SOURCE_DIR) + "/man/plock.1"); }
 std::string readme() { return read_file(std::string(PLOCK_SOURCE_DIR) + "/README.md"); }

@@ -354,3 +354,20 @@ TEST_CASE("status rejects a command and an empty path", "[status]") {
     CHECK(run_plock({"status", ""}).status == 64);
     CHECK(run_plock({"status", "--json", "-q", "/tmp"}).status == 64);
 }
+
+TEST_CASE("the README's jq example lists the held locks with their holders", "[status]") {
+    TempDir directory;
+    const std::string held = directory / "held.lock";
+    const std::string free = directory / "free.lock";
+    write_file(free, "");
+    Gate gate(directory);
+    Process holder = Process::start_plock({"exec", held, "--", "sh", "-c", gate.hold_command()});
+    REQUIRE(gate.wait_ready());
+    const std::string pipeline =
+        "'" + plock_binary() + "' status --json '" + held + "' '" + free + "' |"
+        " jq -r '.locks[] | select(.state == \"held\") | \"\\(.path) \\([.holders[].pid] | join(\",\"))\"'";
+    const Result result = run({"sh", "-c", pipeline});
+    CHECK(result.status == 0);
+    CHECK(result.out == held + " " + std::to_string(holder.pid()) + "\n");
+    gate.open();
+}
