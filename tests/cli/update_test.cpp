@@ -67,9 +67,11 @@ TEST_CASE("8 processes doing 100 updates each count to 800 and a reader without 
     for (int index = 0; index < 8; ++index) {
         writers.push_back(Process::start({"sh", "-c", writer_script}));
     }
+    // Broad limits: 800 runs of plock and sh, serialised, take a minute or two
+    // on a loaded machine under the sanitizers.
     for (Process& writer : writers) {
         INFO(writer.err());
-        CHECK(writer.wait(150s) == 0);
+        CHECK(writer.wait(480s) == 0);
     }
     write_file(done, "");
     CHECK(reader.wait() == 0);
@@ -244,22 +246,22 @@ TEST_CASE("updates and plock exec read-modify-write scripts on the same file los
     const std::string counter = directory / "mixed.txt";
     write_file(counter, "0\n");
     const std::string plock = quoted(plock_binary());
-    const std::string updater = "i=0; while [ $i -lt 50 ]; do " + plock + " update " + quoted(counter) +
+    const std::string updater = "i=0; while [ $i -lt 40 ]; do " + plock + " update " + quoted(counter) +
                                 " -c " + quoted(k_increment) + " || exit 1; i=$((i+1)); done";
     // In place, under plock exec: read, then truncate and write.
     const std::string in_place = "n=$(cat " + quoted(counter) + "); echo $((n+1)) > " + quoted(counter);
-    const std::string exec_writer = "i=0; while [ $i -lt 50 ]; do " + plock + " exec " + quoted(counter) +
+    const std::string exec_writer = "i=0; while [ $i -lt 40 ]; do " + plock + " exec " + quoted(counter) +
                                     " -c " + quoted(in_place) + " || exit 1; i=$((i+1)); done";
     std::vector<Process> writers;
-    for (int index = 0; index < 3; ++index) {
+    for (int index = 0; index < 2; ++index) {
         writers.push_back(Process::start({"sh", "-c", updater}));
         writers.push_back(Process::start({"sh", "-c", exec_writer}));
     }
     for (Process& writer : writers) {
         INFO(writer.err());
-        CHECK(writer.wait(150s) == 0);
+        CHECK(writer.wait(480s) == 0);
     }
-    CHECK(read_file(counter) == "300\n");
+    CHECK(read_file(counter) == "160\n");
 }
 
 TEST_CASE("the README's jq example edits JSON in place and a failing jq leaves it untouched", "[update]") {
