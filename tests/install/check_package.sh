@@ -21,8 +21,9 @@ check_tree() {  # PREFIX
     done
     [ -x "$prefix/bin/plock" ] || fail "$prefix/bin/plock is not executable"
     [ "$("$prefix/bin/plock" --version)" = "plock $version" ] || fail "plock --version does not say plock $version"
-    gzip -dc "$prefix/share/man/man1/plock.1.gz" | grep -q "^\.TH PLOCK 1 .*\"plock $version\"" ||
-        fail "the man page is not plock(1) of version $version"
+    local page
+    page=$(gzip -dc "$prefix/share/man/man1/plock.1.gz") || fail "the man page is not gzipped"
+    grep -q "^\.TH PLOCK 1 .*\"plock $version\"" <<<"$page" || fail "the man page is not plock(1) of version $version"
     bash -n "$prefix/share/bash-completion/completions/plock" || fail "the completion script has a syntax error"
     echo "ok: ${expected[*]} in $prefix; --version, man page and completion checked"
 }
@@ -56,7 +57,7 @@ deb)
         echo "ok: static binary (no NEEDED libraries), no Depends"
     else
         for library in $needed; do
-            package=$(dpkg -S "$library" 2>/dev/null | head -1 | cut -d: -f1)
+            package=$(dpkg -S "$library" 2>/dev/null | sed -n '1s/:.*//p') || true
             [ -n "$package" ] || continue
             grep -qw "$package" <<<"$depends" || fail "plock needs $library ($package) but Depends is '$depends'"
         done
