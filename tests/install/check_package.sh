@@ -57,7 +57,7 @@ deb)
         echo "ok: static binary (no NEEDED libraries), no Depends"
     else
         for library in $needed; do
-            package=$(dpkg -S "$library" 2>/dev/null | sed -n '1s/:.*//p') || true
+            package=$(dpkg -S "*/$library" 2>/dev/null | sed -n '1s/:.*//p') || true
             [ -n "$package" ] || continue
             grep -qw "$package" <<<"$depends" || fail "plock needs $library ($package) but Depends is '$depends'"
         done
