@@ -120,10 +120,6 @@ void FileLock::release() {
     m_held = false;
 }
 
-}  // namespace plock
-
-namespace plock {
-
 bool FileLock::reopen_if_replaced() {
     struct stat now {};
     const int flags = m_policy.refuse_symlinks ? AT_SYMLINK_NOFOLLOW : 0;
