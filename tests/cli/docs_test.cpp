@@ -141,3 +141,16 @@ TEST_CASE("plock --version prints the project version", "[docs]") {
     CHECK_THAT(version.out, Catch::Matches(R"(plock \d+\.\d+\.\d+\n)"));
     CHECK_THAT(man_page(), Catch::Contains("\"plock " + version.out.substr(6, version.out.size() - 7) + "\""));
 }
+
+TEST_CASE("plock --help gives each subcommand a one-line description and each subcommand's --help an example", "[docs]") {
+    const Result help = run_plock({"--help"});
+    CHECK(help.status == 0);
+    for (const std::string& name : k_subcommands) {
+        INFO(name);
+        // "  NAME   Description ..." on one line of its own.
+        CHECK_THAT(help.out, Catch::Matches("(.|\n)*\n  " + name + " +[A-Z][^\n]{10,}\n(.|\n)*"));
+        const Result own = run_plock({name, "--help"});
+        CHECK(own.status == 0);
+        CHECK_THAT(own.out, Catch::Contains("Examples:\n  plock " + name + " "));
+    }
+}
