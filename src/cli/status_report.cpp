@@ -161,7 +161,10 @@ int status_exit_code(const std::vector<StatusEntry>& entries) {
         if (const auto* error = std::get_if<StatusError>(&entry)) {
             return error->exit_status;
         }
-        held = held || std::get<FileLockStatus>(entry).held();
+        // Every kind of lock says whether it is held.
+        held = held || std::visit(Overloaded{[](const FileLockStatus& status) { return status.held(); },
+                                             [](const StatusError&) { return false; }},
+                                  entry);
     }
     return held ? exit_code::k_query_held : exit_code::k_query_free;
 }
