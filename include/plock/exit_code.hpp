@@ -23,9 +23,9 @@ inline constexpr int k_not_executable = 126;   // the command was found but cann
 inline constexpr int k_not_found = 127;        // the command was not found
 inline constexpr int k_signal_base = 128;      // the command was killed by signal N: 128+N
 
-// Answers of a query (plock status), like test(1)'s: not errors.
-inline constexpr int k_query_free = 0;         // every lock asked about is free
-inline constexpr int k_query_held = 1;         // at least one of them is held
+// Answers of plock status, like test(1)'s: not errors.
+inline constexpr int k_status_free = 0;  // every lock asked about is free
+inline constexpr int k_status_held = 1;  // at least one of them is held
 
 struct Entry {
     int code;
@@ -47,11 +47,11 @@ inline constexpr std::array k_table{
     Entry{k_not_found, "not-found", "the command was not found"},
 };
 
-// What a query (plock status) answers when it could look at every lock; an
+// What plock status answers when it could look at every lock; an
 // error status from k_table takes precedence over these.
-inline constexpr std::array k_query_table{
-    Entry{k_query_free, "free", "every lock asked about is free"},
-    Entry{k_query_held, "held", "at least one lock asked about is held"},
+inline constexpr std::array k_status_table{
+    Entry{k_status_free, "free", "every lock asked about is free"},
+    Entry{k_status_held, "held", "at least one lock asked about is held"},
 };
 
 }  // namespace plock::exit_code

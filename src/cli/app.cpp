@@ -28,7 +28,7 @@ std::string exit_status_footer() {
         "  128+N          the command was killed by signal N (or plock, waiting, by signal N)\n";
     append_rows(text, exit_code::k_table);
     text += "A query (plock status) answers, unless one of the errors above happened:\n";
-    append_rows(text, exit_code::k_query_table);
+    append_rows(text, exit_code::k_status_table);
     text += "\nSee plock(1) for details. 'plock COMMAND --help' describes each subcommand.";
     return text;
 }

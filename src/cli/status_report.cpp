@@ -166,7 +166,7 @@ int status_exit_code(const std::vector<StatusEntry>& entries) {
                                              [](const StatusError&) { return false; }},
                                   entry);
     }
-    return held ? exit_code::k_query_held : exit_code::k_query_free;
+    return held ? exit_code::k_status_held : exit_code::k_status_free;
 }
 
 void write_status_text(std::ostream& out, const std::vector<StatusEntry>& entries) {

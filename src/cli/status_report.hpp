@@ -27,7 +27,7 @@ struct StatusError {
 using StatusEntry = std::variant<FileLockStatus, StatusError>;
 
 // 0 when every lock is free, 1 when one is held, the first error's status
-// when a lock could not be looked at (exit_code::k_query_table).
+// when a lock could not be looked at (exit_code::k_status_table).
 int status_exit_code(const std::vector<StatusEntry>& entries);
 
 void write_status_text(std::ostream& out, const std::vector<StatusEntry>& entries);

@@ -98,18 +98,18 @@ std::map<int, std::string> codes_of(const Table& rows) {
     return table;
 }
 
-const std::string k_query_heading = ".SS \"Answers of plock status\"";
+const std::string k_status_heading = ".SS \"Answers of plock status\"";
 
 TEST_CASE("the man page's EXIT STATUS lists exactly the codes of exit_code.hpp", "[docs]") {
     const std::string section = man_section(man_page(), ".SH \"EXIT STATUS\"");
-    const std::string errors = section.substr(0, section.find(k_query_heading));
+    const std::string errors = section.substr(0, section.find(k_status_heading));
     CHECK(documented_codes(errors) == codes_of(exit_code::k_table));
     CHECK_THAT(section, Catch::Contains("128+N"));
 }
 
 TEST_CASE("the man page's EXIT STATUS has the answers of plock status as a table of their own", "[docs]") {
-    const std::string section = man_section(man_page(), k_query_heading);
-    CHECK(documented_codes(section) == codes_of(exit_code::k_query_table));
+    const std::string section = man_section(man_page(), k_status_heading);
+    CHECK(documented_codes(section) == codes_of(exit_code::k_status_table));
 }
 
 TEST_CASE("plock --help and the README show the same exit-status tables", "[docs]") {
@@ -128,7 +128,7 @@ TEST_CASE("plock --help and the README show the same exit-status tables", "[docs
     REQUIRE(readme_start != std::string::npos);
     const std::string help_answers = help.out.substr(help_start);
     const std::string readme_answers = text.substr(readme_start);
-    for (const exit_code::Entry& row : exit_code::k_query_table) {
+    for (const exit_code::Entry& row : exit_code::k_status_table) {
         INFO(row.code);
         CHECK_THAT(help_answers, Catch::Contains("  " + std::to_string(row.code) + "              " + std::string(row.meaning)));
         CHECK_THAT(readme_answers, Catch::Contains("| " + std::to_string(row.code) + " | " + std::string(row.meaning) + " |"));

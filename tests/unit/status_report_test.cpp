@@ -44,8 +44,8 @@ TEST_CASE("durations read as seconds or minutes or hours or days", "[status_repo
 TEST_CASE("the exit status is 0 for free and 1 for held and the first error's status wins", "[status_report]") {
     FileLockStatus free;
     free.path = "free";
-    CHECK(status_exit_code({free}) == exit_code::k_query_free);
-    CHECK(status_exit_code({free, held_status()}) == exit_code::k_query_held);
+    CHECK(status_exit_code({free}) == exit_code::k_status_free);
+    CHECK(status_exit_code({free, held_status()}) == exit_code::k_status_held);
     CHECK(status_exit_code({held_status(), StatusError{"file", "x", "no", 66}, StatusError{"file", "y", "no", 77}}) == 66);
 }
 
