@@ -258,6 +258,7 @@ TEST_CASE("status tells ofd and posix locks apart and shows a byte range", "[sta
 }
 
 TEST_CASE("status --json output parses and has the documented fields and types", "[status]") {
+    const auto test_start = std::chrono::steady_clock::now();
     TempDir directory;
     const std::string held = directory / "held.lock";
     const std::string free = directory / "free.lock";
@@ -293,6 +294,15 @@ TEST_CASE("status --json output parses and has the documented fields and types",
     CHECK_THAT(holder_entry["held_since"].get<std::string>(),
                Catch::Matches(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)"));
     CHECK(holder_entry["held_since_source"] == "command-start");
+    // The time grows while the lock is held, and never exceeds the time
+    // since the holder was started.
+    double held_for = 0;
+    CHECK(wait_until([&] {
+        held_for = status_json({held}, 1)["locks"][0]["holders"][0]["held_for_seconds"].get<double>();
+        return held_for >= 0.5;
+    }));
+    const std::chrono::duration<double> since_start = std::chrono::steady_clock::now() - test_start;
+    CHECK(held_for <= since_start.count() + 0.05);
     CHECK(entry["waiters"] == 1);
     REQUIRE(entry["waiting"].size() == 1);
     CHECK(entry["waiting"][0]["pid"] == waiter.pid());
