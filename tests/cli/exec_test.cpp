@@ -375,16 +375,20 @@ TEST_CASE("option -w bounds the whole wait when the lock file is replaced during
     write_file(lock, "old\n");
     Gate old_gate(directory, "old");
     Process old_holder = hold_with_plock(lock, old_gate);
-    Process waiter = Process::start_plock({"exec", "-w", "1", lock, "--", "echo", "ran"});
-    REQUIRE(wait_until([&] { return run_plock({"status", lock}).out.find(", 1 waiting\n") != std::string::npos; }));
-    write_file(directory / "new", "new\n");
-    REQUIRE(rename((directory / "new").c_str(), lock.c_str()) == 0);
+    // The file that will replace the lock file is locked already: the holder
+    // keeps that lock through the rename.
+    const std::string next = directory / "next";
+    write_file(next, "new\n");
     Gate new_gate(directory, "new");
-    Process new_holder = hold_with_plock(lock, new_gate);
+    Process new_holder = hold_with_plock(next, new_gate);
+    // -w 5: time enough to outlive the steps below even under the sanitizers.
+    Process waiter = Process::start_plock({"exec", "-w", "5", lock, "--", "echo", "ran"});
+    REQUIRE(wait_until([&] { return run_plock({"status", lock}).out.find(", 1 waiting\n") != std::string::npos; }));
+    REQUIRE(rename(next.c_str(), lock.c_str()) == 0);
     old_gate.open();
     CHECK(old_holder.wait() == 0);
     // The waiter got the old file's lock, saw the file replaced, and waits
-    // for the new one only as long as its -w 1 has left.
+    // for the new one only as long as its -w 5 has left.
     CHECK(waiter.wait() == 75);
     CHECK(waiter.out().empty());
     CHECK_THAT(waiter.err(), Catch::Contains("timed out") && Catch::Contains("PID " + std::to_string(new_holder.pid())));
