@@ -63,6 +63,28 @@ void clear_close_on_exec(int fd) noexcept {
     }
 }
 
+// Puts the spec's descriptors in place as 0 and 1; only async-signal-safe
+// calls (it runs between fork and exec). A source that is 0 or 1 itself is
+// first moved out of the way, so that neither redirection undoes the other.
+// Returns 0 or an errno value.
+int redirect_standard_streams(const CommandSpec& spec) noexcept {
+    int input = spec.standard_input;
+    int output = spec.standard_output;
+    if (input == 0 || input == 1) {
+        input = fcntl(input, F_DUPFD_CLOEXEC, 3);
+    }
+    if (output == 0 || output == 1) {
+        output = fcntl(output, F_DUPFD_CLOEXEC, 3);
+    }
+    if ((spec.standard_input >= 0 && input < 0) || (spec.standard_output >= 0 && output < 0)) {
+        return errno;
+    }
+    if ((input >= 0 && dup2(input, 0) < 0) || (output >= 0 && dup2(output, 1) < 0)) {
+        return errno;
+    }
+    return 0;
+}
+
 timespec until_deadline(Clock::time_point deadline) noexcept {
     const auto remaining = std::max(deadline - Clock::now(), Clock::duration::zero());
     const auto nanoseconds = std::chrono::duration_cast<std::chrono::nanoseconds>(remaining).count();
@@ -108,6 +130,10 @@ ChildProcess ChildProcess::spawn(const CommandSpec& spec) {
         }
         for (int fd : spec.inherited_fds) {
             clear_close_on_exec(fd);
+        }
+        if (const int error = redirect_standard_streams(spec); error != 0) {
+            exec_error = error;
+            _exit(127);
         }
         sigprocmask(SIG_SETMASK, &spec.signal_mask, nullptr);
         execvpe(arguments.argv()[0], arguments.argv(), arguments.envp());
@@ -192,6 +218,9 @@ void exec_command(const CommandSpec& spec) {
     }
     for (int fd : spec.inherited_fds) {
         clear_close_on_exec(fd);
+    }
+    if (const int error = redirect_standard_streams(spec); error != 0) {
+        throw SystemError(Operation::system, "the command's standard streams", error);
     }
     std::vector<char*> argv;
     for (const std::string& word : spec.argv) {

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 
 #include "plock/error.hpp"
 
@@ -17,12 +18,13 @@ std::string_view to_string(LockMethod method) noexcept {
 }
 
 FileLock FileLock::open(const std::string& path, LockMethod method, const OpenPolicy& policy) {
-    return FileLock(path, method, open_lock_target(path, policy));
+    return FileLock(path, method, open_lock_target(path, policy), policy);
 }
 
-FileLock::FileLock(std::string path, LockMethod method, OpenedFile file)
+FileLock::FileLock(std::string path, LockMethod method, OpenedFile file, const OpenPolicy& policy)
     : m_path(std::move(path)),
       m_method(method),
+      m_policy(policy),
       m_fd(std::move(file.fd)),
       m_identity{file.status.st_dev, file.status.st_ino},
       m_writable(file.writable),
@@ -116,6 +118,26 @@ void FileLock::release() {
         throw SystemError(Operation::lock, m_path, errno);
     }
     m_held = false;
+}
+
+bool FileLock::reopen_if_replaced() {
+    struct stat now {};
+    const int flags = m_policy.refuse_symlinks ? AT_SYMLINK_NOFOLLOW : 0;
+    if (fstatat(AT_FDCWD, m_path.c_str(), &now, flags) == 0) {
+        if (FileIdentity{now.st_dev, now.st_ino} == m_identity) {
+            return false;
+        }
+    } else if (errno != ENOENT) {
+        throw SystemError(Operation::inspect, m_path, errno);
+    }
+    // Closing our descriptor releases the lock on the old file.
+    OpenedFile file = open_lock_target(m_path, m_policy);
+    m_fd = std::move(file.fd);
+    m_identity = {file.status.st_dev, file.status.st_ino};
+    m_writable = file.writable;
+    m_created = file.created;
+    m_held = false;
+    return true;
 }
 
 }  // namespace plock

@@ -60,44 +60,17 @@ std::optional<LockEntry> lock_through_descriptors(pid_t pid, FileIdentity file) 
     return std::nullopt;
 }
 
-}  // namespace
+struct Candidate {
+    LockHolder holder;
+    pid_t parent = 0;
+};
 
-LockHolders find_lock_holders(FileIdentity file, pid_t skip_pid) {
-    return find_lock_holders(file, read_lock_table(), skip_pid);
-}
-
-LockHolders find_lock_holders(FileIdentity file, const std::vector<LockEntry>& table, pid_t skip_pid) {
-    LockHolders result;
-    bool search_needed = false;
-    for (const LockEntry& entry : table) {
-        if (!same_file(entry, file.device, file.inode)) {
-            continue;
-        }
-        if (entry.waiting) {
-            ++result.waiters;
-            continue;
-        }
-        ++result.granted;
-        if (entry.pid > 0 && process_is_alive(entry.pid)) {
-            result.holders.push_back({entry.pid, read_command_line(entry.pid), entry});
-        } else {
-            search_needed = true;
-        }
-    }
-    if (search_needed) {
-        for (LockHolder& holder : find_descriptor_holders(file, skip_pid)) {
-            const bool known = std::any_of(result.holders.begin(), result.holders.end(),
-                                           [&](const LockHolder& other) { return other.pid == holder.pid; });
-            if (!known) {
-                result.holders.push_back(std::move(holder));
-            }
-        }
-    }
-    return result;
-}
-
-std::vector<LockHolder> find_descriptor_holders(FileIdentity file, pid_t skip_pid) {
-    std::vector<LockHolder> found;
+// Every process (but `skip_pid`) one of whose descriptors carries a granted
+// lock on `file`, with its parent. Processes that vanish or that we may not
+// inspect are skipped: the answer is "who we can see", which is all /proc
+// offers.
+std::vector<Candidate> search_descriptors(FileIdentity file, pid_t skip_pid) {
+    std::vector<Candidate> found;
     const Directory processes(opendir("/proc"));
     if (!processes) {
         return found;
@@ -109,8 +82,124 @@ std::vector<LockHolder> find_descriptor_holders(FileIdentity file, pid_t skip_pi
         }
         const auto pid = static_cast<pid_t>(*number);
         if (auto entry = lock_through_descriptors(pid, file)) {
-            found.push_back({pid, read_command_line(pid), *entry});
+            if (const auto stat = read_process_stat(pid)) {
+                found.push_back({{pid, read_command_line(pid), *entry}, stat->parent});
+            }
         }
+    }
+    return found;
+}
+
+bool same_lock(const LockEntry& left, const LockEntry& right) noexcept {
+    return left.kind == right.kind && left.exclusive == right.exclusive && left.pid == right.pid &&
+           left.start == right.start && left.end == right.end;
+}
+
+bool same_request(const LockEntry& left, const LockEntry& right) noexcept {
+    return left.kind == right.kind && left.exclusive == right.exclusive &&
+           left.start == right.start && left.end == right.end;
+}
+
+// A holder for a granted entry whose process is alive; nullopt otherwise.
+std::optional<LockHolder> live_holder(const LockEntry& entry) {
+    if (entry.pid <= 0) {
+        return std::nullopt;
+    }
+    std::string command_line = read_command_line(entry.pid);
+    // Liveness after the command line: a process that exits in between is
+    // not reported with an empty command line.
+    if (!process_is_alive(entry.pid)) {
+        return std::nullopt;
+    }
+    return LockHolder{entry.pid, std::move(command_line), entry};
+}
+
+}  // namespace
+
+LockHolders find_lock_holders(FileIdentity file, pid_t skip_pid, const LockTableReader& read_table) {
+    LockHolders result;
+    std::vector<LockEntry> unresolved;
+    for (const LockEntry& entry : read_table()) {
+        if (!same_file(entry, file.device, file.inode)) {
+            continue;
+        }
+        if (entry.waiting) {
+            if (entry.pid <= 0) {
+                result.waiters.push_back({-1, {}, entry});
+            } else if (auto waiter = live_holder(entry)) {
+                result.waiters.push_back(std::move(*waiter));
+            }
+            continue;
+        }
+        ++result.granted;
+        if (auto holder = live_holder(entry)) {
+            result.holders.push_back(std::move(*holder));
+        } else {
+            unresolved.push_back(entry);
+        }
+    }
+    if (unresolved.empty()) {
+        return result;
+    }
+
+    std::vector<Candidate> candidates = search_descriptors(file, skip_pid);
+    const auto is_candidate = [&](pid_t pid) {
+        return std::any_of(candidates.begin(), candidates.end(),
+                           [&](const Candidate& other) { return other.holder.pid == pid; });
+    };
+    const auto is_holder = [&](pid_t pid) {
+        return std::any_of(result.holders.begin(), result.holders.end(),
+                           [&](const LockHolder& other) { return other.pid == pid; });
+    };
+    std::vector<Candidate> kept;
+    for (Candidate& candidate : candidates) {
+        if (!is_holder(candidate.holder.pid) && !is_candidate(candidate.parent)) {
+            kept.push_back(std::move(candidate));
+        }
+    }
+
+    // The entries that are still granted now; the others left with their process.
+    std::vector<LockEntry> still_granted;
+    for (const LockEntry& entry : read_table()) {
+        if (!entry.waiting && same_file(entry, file.device, file.inode)) {
+            still_granted.push_back(entry);
+        }
+    }
+    std::erase_if(unresolved, [&](const LockEntry& entry) {
+        return std::none_of(still_granted.begin(), still_granted.end(),
+                            [&](const LockEntry& now) { return same_lock(entry, now); });
+    });
+
+    for (Candidate& candidate : kept) {
+        const auto explained = std::find_if(unresolved.begin(), unresolved.end(), [&](const LockEntry& entry) {
+            return same_request(entry, candidate.holder.entry);
+        });
+        if (explained != unresolved.end()) {
+            unresolved.erase(explained);
+        }
+        result.holders.push_back(std::move(candidate.holder));
+    }
+    for (const LockEntry& entry : unresolved) {
+        result.holders.push_back({-1, {}, entry});
+    }
+    return result;
+}
+
+LockHolders find_lock_holders(FileIdentity file, const std::vector<LockEntry>& table, pid_t skip_pid) {
+    bool first_read = true;
+    return find_lock_holders(file, skip_pid, [&] {
+        if (first_read) {
+            first_read = false;
+            return table;
+        }
+        return read_lock_table();
+    });
+}
+
+std::vector<LockHolder> find_descriptor_holders(FileIdentity file, pid_t skip_pid) {
+    std::vector<LockHolder> found;
+    for (Candidate& candidate : search_descriptors(file, skip_pid)) {
+        found.push_back(std::move(candidate.holder));
     }
     return found;
 }

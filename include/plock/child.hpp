@@ -22,6 +22,10 @@ struct CommandSpec {
     std::vector<std::pair<std::string, std::string>> environment;
     // Descriptors the command inherits (all others are close-on-exec).
     std::vector<int> inherited_fds;
+    // Descriptors that become the command's standard input and output
+    // (-1: it shares ours).
+    int standard_input = -1;
+    int standard_output = -1;
     // Kill the command with SIGKILL if plock dies (PR_SET_PDEATHSIG).
     bool die_with_parent = false;
     // The signal mask the command starts with: the one plock was given.

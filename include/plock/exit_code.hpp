@@ -27,6 +27,10 @@ inline constexpr int k_not_executable = 126;   // the command was found but cann
 inline constexpr int k_not_found = 127;        // the command was not found
 inline constexpr int k_signal_base = 128;      // the command was killed by signal N: 128+N
 
+// Answers of plock status, like test(1)'s: not errors.
+inline constexpr int k_status_free = 0;  // every lock asked about is free
+inline constexpr int k_status_held = 1;  // at least one of them is held
+
 struct Entry {
     int code;
     std::string_view name;
@@ -60,6 +64,13 @@ inline constexpr std::array k_query_table{
     Entry{k_query_running, "running", "a live process holds the PID file's lock; its PID is printed"},
     Entry{k_query_stale, "stale", "the PID file exists but no process holds its lock"},
     Entry{k_query_not_running, "not-running", "there is no PID file"},
+};
+
+// What plock status answers when it could look at every lock; an
+// error status from k_table takes precedence over these.
+inline constexpr std::array k_status_table{
+    Entry{k_status_free, "free", "every lock asked about is free"},
+    Entry{k_status_held, "held", "at least one lock asked about is held"},
 };
 
 }  // namespace plock::exit_code

@@ -36,8 +36,8 @@ public:
     // Opens (creating if needed) the lock file; does not lock it yet.
     static FileLock open(const std::string& path, LockMethod method,
                          const OpenPolicy& policy = {});
-    // Adopts an already opened file.
-    FileLock(std::string path, LockMethod method, OpenedFile file);
+    // Adopts an already opened file (`policy`: how to open it again).
+    FileLock(std::string path, LockMethod method, OpenedFile file, const OpenPolicy& policy = {});
 
     FileLock(FileLock&&) noexcept = default;
     FileLock& operator=(FileLock&&) noexcept = default;
@@ -50,6 +50,16 @@ public:
     AcquireResult acquire(LockMode mode, Deadline deadline, const SignalSet& stop_signals);
     // Drops the lock but keeps the file open.
     void release();
+
+    // Call after the lock is granted. A file can be replaced while we wait for
+    // its lock (renamed over, as plock update and atomic writers do, or
+    // removed): the lock we got is then on a file the path no longer names,
+    // and another process may lock the new one at the same time. Returns false
+    // when the path still names the locked file; otherwise drops the lock,
+    // opens the path again (with the policy it was first opened with) and
+    // returns true: the caller locks again. Throws SystemError when the path
+    // cannot be looked at or opened.
+    bool reopen_if_replaced();
 
     // The blocking lock call for wait_for_first(), to wait on several locks.
     BlockingCall blocking_call(LockMode mode) const;
@@ -74,6 +84,7 @@ private:
 
     std::string m_path;
     LockMethod m_method;
+    OpenPolicy m_policy;
     UniqueFd m_fd;
     FileIdentity m_identity;
     bool m_writable = false;

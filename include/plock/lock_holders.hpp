@@ -1,9 +1,10 @@
-// Who holds a lock on a file: the entries of /proc/locks for it, resolved to
-// live processes and their command lines.
+// Who holds a lock on a file, and who waits for it: the entries of
+// /proc/locks for it, resolved to live processes and their command lines.
 #pragma once
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,20 +21,33 @@ struct LockHolder {
 
 struct LockHolders {
     std::vector<LockHolder> holders;  // granted locks on the file
-    std::size_t waiters = 0;          // blocked requests for the file
+    // Blocked requests for the file. The kernel names no process for an OFD
+    // request (pid -1); a waiter that has gone since the table was read is
+    // left out.
+    std::vector<LockHolder> waiters;
     // Granted locks /proc/locks lists for the file, whether or not a live
     // holder could be found for each (one we may not inspect).
     std::size_t granted = 0;
 };
 
+using LockTableReader = std::function<std::vector<LockEntry>()>;
+
 // The kernel records the PID that took a flock lock even after that process
 // has exited and a child kept the descriptor, and records no PID at all for
 // OFD locks. In those cases the holders are found by looking through the
-// descriptors of every process we may inspect for one that carries the lock.
-// `skip_pid` (usually ourselves) is left out of that search.
-LockHolders find_lock_holders(FileIdentity file, pid_t skip_pid = -1);
-// The same from a lock table read once (read_lock_table()), for callers that
-// ask about many files at a time.
+// descriptors of every process we may inspect for one that carries the lock;
+// a process whose parent carries it too is taken for an inherited copy and
+// left out. `skip_pid` (usually ourselves) is left out of that search.
+//
+// Processes may exit while all this is read. A granted entry whose process is
+// gone and that no descriptor explains is looked up again in a fresh read of
+// the table: if it is still there, it is reported with pid -1 (a holder we
+// cannot see: another user's process, another PID namespace); if not, the
+// lock went with its process and is not reported.
+LockHolders find_lock_holders(FileIdentity file, pid_t skip_pid = -1,
+                              const LockTableReader& read_table = read_lock_table);
+// The same from a lock table already read (read_lock_table()), for callers
+// that ask about many files at a time.
 LockHolders find_lock_holders(FileIdentity file, const std::vector<LockEntry>& table,
                               pid_t skip_pid = -1);
 

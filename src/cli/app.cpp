@@ -11,25 +11,32 @@
 namespace plock::cli {
 namespace {
 
-std::string exit_status_footer() {
-    std::string text =
-        "Exit status: the command's own status, whatever it is, or:\n"
-        "  128+N          the command was killed by signal N (or plock, waiting, by signal N)\n";
-    for (const exit_code::Entry& entry : exit_code::k_table) {
+template <typename Table>
+void append_rows(std::string& text, const Table& table) {
+    for (const exit_code::Entry& entry : table) {
         std::string code = "  " + std::to_string(entry.code);
         code.resize(17, ' ');
         text += code;
         text += entry.meaning;
         text += '\n';
     }
+}
+
+std::string exit_status_footer() {
+    std::string text =
+        "Exit status: the command's own status, whatever it is, or:\n"
+        "  128+N          the command was killed by signal N (or plock, waiting, by signal N)\n";
+    append_rows(text, exit_code::k_table);
+    text += "A query (plock status) answers, unless one of the errors above happened:\n";
+    append_rows(text, exit_code::k_status_table);
     text += "\nSee plock(1) for details. 'plock COMMAND --help' describes each subcommand.";
     return text;
 }
 
-
 // In the order `plock --help` lists them.
-const SubcommandDefinition* const k_subcommands[] = {&k_exec_command, &k_try_command, &k_sem_command,
-                                                     &k_pidguard_command, &k_redis_command};
+const SubcommandDefinition* const k_subcommands[] = {&k_exec_command,     &k_try_command,   &k_sem_command,
+                                                     &k_pidguard_command, &k_redis_command, &k_status_command,
+                                                     &k_update_command};
 
 }  // namespace
 

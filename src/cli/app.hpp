@@ -56,5 +56,7 @@ extern const SubcommandDefinition k_try_command;
 extern const SubcommandDefinition k_pidguard_command;
 extern const SubcommandDefinition k_sem_command;
 extern const SubcommandDefinition k_redis_command;
+extern const SubcommandDefinition k_status_command;
+extern const SubcommandDefinition k_update_command;
 
 }  // namespace plock::cli

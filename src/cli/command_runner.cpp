@@ -32,6 +32,8 @@ int run_command(const RunRequest& request) {
     spec.argv = request.argv;
     spec.environment = request.environment;
     spec.inherited_fds = request.inherited_fds;
+    spec.standard_input = request.standard_input;
+    spec.standard_output = request.standard_output;
     spec.die_with_parent = request.die_with_parent;
     spec.signal_mask = request.original_mask;
 

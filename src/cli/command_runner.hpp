@@ -16,6 +16,8 @@ struct RunRequest {
     std::vector<std::string> argv;
     std::vector<std::pair<std::string, std::string>> environment;
     std::vector<int> inherited_fds;
+    int standard_input = -1;   // -1: the command shares plock's
+    int standard_output = -1;
     bool die_with_parent = false;
     bool replace_process = false;  // --no-fork: exec without forking
     sigset_t original_mask{};      // the mask plock started with

@@ -16,15 +16,10 @@ namespace plock::cli {
 namespace {
 
 struct Settings {
-    std::string path;
-    LockMode mode = LockMode::exclusive;
-    LockMethod method = LockMethod::flock;
-    WaitPolicy wait;
-    int conflict_exit_code = exit_code::k_conflict;
+    LockRequest lock;
     std::vector<std::string> command;
     bool close_descriptor = false;
     bool no_fork = false;
-    OpenPolicy open_policy;
 };
 
 LockMethod parse_method(const std::string& text) {
@@ -42,15 +37,16 @@ Settings validate(const FileLockOptions& options, const CommandWords& words, Fil
     if (options.path.empty()) {
         throw UsageError("the lock file name is empty");
     }
-    settings.path = options.path;
-    settings.mode = options.shared ? LockMode::shared : LockMode::exclusive;
-    settings.method = parse_method(options.method);
-    settings.wait = parse_wait_policy(options.wait);
+    settings.lock.path = options.path;
+    settings.lock.mode = options.shared ? LockMode::shared : LockMode::exclusive;
+    settings.lock.method = parse_method(options.method);
+    settings.lock.wait = parse_wait_policy(options.wait);
     if (role == FileLockRole::try_) {
-        settings.wait.nonblocking = true;
+        settings.lock.wait.nonblocking = true;
     }
-    settings.conflict_exit_code = parse_conflict_exit_code(options.conflict_exit_code);
+    settings.lock.conflict_exit_code = parse_conflict_exit_code(options.conflict_exit_code);
     settings.command = resolve_command(options.command_string, words);
+    settings.lock.quiet_conflict = role == FileLockRole::try_ && settings.command.empty();
     if (settings.command.empty() && role == FileLockRole::exec) {
         throw UsageError("no command given: put it after '--' or use -c STRING");
     }
@@ -63,7 +59,7 @@ Settings validate(const FileLockOptions& options, const CommandWords& words, Fil
     if (settings.command.empty() && (settings.no_fork || settings.close_descriptor)) {
         throw UsageError("--no-fork and -o/--close need a command");
     }
-    settings.open_policy.follow_foreign_symlinks = options.follow;
+    settings.lock.open_policy.follow_foreign_symlinks = options.follow;
     return settings;
 }
 
@@ -86,11 +82,45 @@ std::string describe_holders(const FileLock& lock) {
     return text;
 }
 
-int report_busy(const FileLock& lock, const Settings& settings, spdlog::level::level_enum level) {
+int report_busy(const FileLock& lock, const LockRequest& request, spdlog::level::level_enum level) {
     if (logger().should_log(level)) {
-        logger().log(level, "{} is locked by {}", settings.path, describe_holders(lock));
+        logger().log(level, "{} is locked by {}", request.path, describe_holders(lock));
     }
-    return settings.conflict_exit_code;
+    return request.conflict_exit_code;
+}
+
+// Waits for the lock as the request allows. nullopt when it is ours; else the
+// exit status, reported.
+std::optional<int> wait_for_lock(FileLock& lock, const LockRequest& request, Clock::time_point start) {
+    if (request.wait.nonblocking) {
+        return report_busy(lock, request,
+                           request.quiet_conflict ? spdlog::level::info : conflict_level(request.conflict_exit_code));
+    }
+    if (logger().should_log(spdlog::level::info)) {
+        logger().info("waiting for {} lock on {}, held by {} ({})", to_string(request.mode), request.path,
+                      describe_holders(lock), request.wait.describe());
+    }
+    const AcquireResult result =
+        lock.acquire(request.mode, request.wait.deadline_from(start), wait_ending_signals());
+    const auto waited = Clock::now() - start;
+    switch (result.status) {
+    case AcquireResult::Status::acquired:
+        logger().info("acquired {} lock on {} after {}", to_string(request.mode), request.path,
+                      format_seconds(waited));
+        return std::nullopt;
+    case AcquireResult::Status::interrupted:
+        logger().info("{} ended the wait for {}", signal_name(result.signal), request.path);
+        return exit_code::k_signal_base + result.signal;
+    case AcquireResult::Status::timed_out:
+    case AcquireResult::Status::busy:
+        break;
+    }
+    const auto level = conflict_level(request.conflict_exit_code);
+    if (logger().should_log(level)) {
+        logger().log(level, "timed out after {} waiting for {}, held by {}", format_seconds(waited),
+                     request.path, describe_holders(lock));
+    }
+    return request.conflict_exit_code;
 }
 
 }  // namespace
@@ -125,6 +155,39 @@ void add_file_lock_options(CLI::App& command, FileLockOptions& options, FileLock
     command.allow_extras();
 }
 
+std::variant<TakenLock, int> take_file_lock(const LockRequest& request) {
+    FileLock lock = FileLock::open(request.path, request.method, request.open_policy);
+    const auto start = Clock::now();
+    if (!lock.try_acquire(request.mode).acquired()) {
+        const auto inherited = find_inherited_lock(lock.identity(), request.method, lock.fd());
+        if (inherited && inherited->mode == LockMode::shared && request.mode == LockMode::exclusive) {
+            logger().error("{} is already locked in shared mode through inherited descriptor {}; "
+                           "waiting for an exclusive lock would wait for ourselves forever",
+                           request.path, inherited->fd);
+            return request.conflict_exit_code;
+        }
+        if (inherited) {
+            logger().debug("{} is already locked ({}) through inherited descriptor {}; "
+                           "running the command without locking it again",
+                           request.path, to_string(inherited->mode), inherited->fd);
+            return TakenLock{std::move(lock), inherited};
+        }
+        if (const auto status = wait_for_lock(lock, request, start)) {
+            return *status;
+        }
+    }
+    // The lock is ours; make sure it is the lock of the file the path names now.
+    while (lock.reopen_if_replaced()) {
+        logger().debug("{} was replaced while plock waited; locking the new file", request.path);
+        if (!lock.try_acquire(request.mode).acquired()) {
+            if (const auto status = wait_for_lock(lock, request, start)) {
+                return *status;
+            }
+        }
+    }
+    return TakenLock{std::move(lock), std::nullopt};
+}
+
 int run_file_lock_command(const FileLockOptions& options, const CommandWords& words,
                           FileLockRole role) {
     apply_output_options(options.output);
@@ -134,68 +197,23 @@ int run_file_lock_command(const FileLockOptions& options, const CommandWords& wo
     // are taken synchronously from here on and restored for the command.
     const ScopedSignalMask mask(handled_signals());
 
-    FileLock lock = FileLock::open(settings.path, settings.method, settings.open_policy);
-    const auto start = Clock::now();
-    AcquireResult result = lock.try_acquire(settings.mode);
-    std::optional<InheritedLock> inherited;
-
-    if (!result.acquired()) {
-        inherited = find_inherited_lock(lock.identity(), settings.method, lock.fd());
-        if (inherited && inherited->mode == LockMode::shared && settings.mode == LockMode::exclusive) {
-            logger().error("{} is already locked in shared mode through inherited descriptor {}; "
-                           "waiting for an exclusive lock would wait for ourselves forever",
-                           settings.path, inherited->fd);
-            return settings.conflict_exit_code;
-        }
-        if (inherited) {
-            logger().debug("{} is already locked ({}) through inherited descriptor {}; "
-                           "running the command without locking it again",
-                           settings.path, to_string(inherited->mode), inherited->fd);
-        } else if (settings.wait.nonblocking) {
-            const auto level = role == FileLockRole::try_ && settings.command.empty()
-                                   ? spdlog::level::info
-                                   : conflict_level(settings.conflict_exit_code);
-            return report_busy(lock, settings, level);
-        } else {
-            if (logger().should_log(spdlog::level::info)) {
-                logger().info("waiting for {} lock on {}, held by {} ({})", to_string(settings.mode),
-                              settings.path, describe_holders(lock), settings.wait.describe());
-            }
-            result = lock.acquire(settings.mode, settings.wait.deadline_from(start),
-                                  wait_ending_signals());
-            const auto waited = Clock::now() - start;
-            switch (result.status) {
-            case AcquireResult::Status::acquired:
-                logger().info("acquired {} lock on {} after {}", to_string(settings.mode),
-                              settings.path, format_seconds(waited));
-                break;
-            case AcquireResult::Status::interrupted:
-                logger().info("{} ended the wait for {}", signal_name(result.signal), settings.path);
-                return exit_code::k_signal_base + result.signal;
-            case AcquireResult::Status::timed_out:
-            case AcquireResult::Status::busy: {
-                const auto level = conflict_level(settings.conflict_exit_code);
-                if (logger().should_log(level)) {
-                    logger().log(level, "timed out after {} waiting for {}, held by {}",
-                                 format_seconds(waited), settings.path, describe_holders(lock));
-                }
-                return settings.conflict_exit_code;
-            }
-            }
-        }
+    auto taken = take_file_lock(settings.lock);
+    if (const int* status = std::get_if<int>(&taken)) {
+        return *status;
     }
+    const TakenLock& held = std::get<TakenLock>(taken);
 
     if (settings.command.empty()) {
-        logger().info("{} is free", settings.path);
+        logger().info("{} is free", settings.lock.path);
         return exit_code::k_success;  // `plock try LOCKFILE`: the lock goes with the descriptor
     }
 
     RunRequest request;
     request.argv = settings.command;
-    request.environment = {{"PLOCK_FILE", absolute_path(settings.path)},
-                           {"PLOCK_MODE", std::string(to_string(settings.mode))}};
-    if (!settings.close_descriptor && !inherited) {
-        request.inherited_fds.push_back(lock.fd());
+    request.environment = {{"PLOCK_FILE", absolute_path(settings.lock.path)},
+                           {"PLOCK_MODE", std::string(to_string(settings.lock.mode))}};
+    if (!settings.close_descriptor && !held.inherited) {
+        request.inherited_fds.push_back(held.lock.fd());
     }
     request.die_with_parent = settings.close_descriptor;
     request.replace_process = settings.no_fork;

@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
+
 #include "test_support.hpp"
 
 using namespace plock::test;
@@ -334,4 +336,61 @@ TEST_CASE("a command that is missing gives 127 and one that cannot run gives 126
     CHECK_THAT(not_executable.err, Catch::Contains("Permission denied"));
     // The lock is not left behind either way.
     CHECK(run_plock({"try", directory / "m.lock"}).status == 0);
+}
+
+// The lock file can go away or be replaced (renamed over by plock update or
+// an atomic writer) while plock waits for its lock. The lock plock then gets
+// is on a file the path no longer names, which a newcomer would not see: plock
+// must lock the file the path names before it runs the command.
+TEST_CASE("a lock file removed while plock exec waited is created again and locked before the command runs", "[exec]") {
+    const std::string method = GENERATE(std::string("flock"), std::string("ofd"));
+    INFO("--method " << method);
+    TempDir directory;
+    const std::string lock = directory / "removed.lock";
+    Gate old_gate(directory, "old");
+    Process old_holder = hold_with_plock(lock, old_gate, {"--method", method});
+    Gate command_gate(directory, "command");
+    Process waiter =
+        Process::start_plock({"exec", "-v", "--method", method, lock, "--", "sh", "-c", command_gate.hold_command()});
+    REQUIRE(wait_until([&] { return run_plock({"status", lock}).out.find(", 1 waiting\n") != std::string::npos; }));
+    REQUIRE(unlink(lock.c_str()) == 0);
+    old_gate.open();
+    CHECK(old_holder.wait() == 0);
+    REQUIRE(command_gate.wait_ready());
+    // The command runs under the lock of the file the path names now.
+    CHECK(exists(lock));
+    const Result newcomer = run_plock({"exec", "-n", "--method", method, lock, "--", "true"});
+    CHECK(newcomer.status == 75);
+    CHECK_THAT(newcomer.err, Catch::Contains("PID " + std::to_string(waiter.pid())));
+    command_gate.open();
+    CHECK(waiter.wait() == 0);
+    CHECK_THAT(waiter.err(), Catch::Contains(lock + " was replaced while plock waited"));
+}
+
+TEST_CASE("option -w bounds the whole wait when the lock file is replaced during it", "[exec]") {
+    TempDir directory;
+    const std::string lock = directory / "replaced.lock";
+    write_file(lock, "old\n");
+    Gate old_gate(directory, "old");
+    Process old_holder = hold_with_plock(lock, old_gate);
+    // The file that will replace the lock file is locked already: the holder
+    // keeps that lock through the rename.
+    const std::string next = directory / "next";
+    write_file(next, "new\n");
+    Gate new_gate(directory, "new");
+    Process new_holder = hold_with_plock(next, new_gate);
+    // -w 5: time enough to outlive the steps below even under the sanitizers.
+    Process waiter = Process::start_plock({"exec", "-w", "5", lock, "--", "echo", "ran"});
+    REQUIRE(wait_until([&] { return run_plock({"status", lock}).out.find(", 1 waiting\n") != std::string::npos; }));
+    REQUIRE(rename(next.c_str(), lock.c_str()) == 0);
+    old_gate.open();
+    CHECK(old_holder.wait() == 0);
+    // The waiter got the old file's lock, saw the file replaced, and waits
+    // for the new one only as long as its -w 5 has left.
+    CHECK(waiter.wait() == 75);
+    CHECK(waiter.out().empty());
+    CHECK_THAT(waiter.err(), Catch::Contains("timed out") && Catch::Contains("PID " + std::to_string(new_holder.pid())));
+    CHECK_FALSE(new_holder.finished());
+    new_gate.open();
+    CHECK(new_holder.wait() == 0);
 }

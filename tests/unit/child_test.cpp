@@ -114,3 +114,17 @@ TEST_CASE("ExitStatus decodes wait statuses", "[child]") {
     CHECK(ExitStatus(SIGINT).signaled());
     CHECK(ExitStatus(SIGINT).shell_status() == 130);
 }
+
+TEST_CASE("standard input and output can be given descriptors", "[child]") {
+    test::TempDir directory;
+    test::write_file(directory / "in", "from the file\n");
+    const UniqueFd input(open((directory / "in").c_str(), O_RDONLY | O_CLOEXEC));
+    const UniqueFd output(open((directory / "out").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+    REQUIRE(input);
+    REQUIRE(output);
+    CommandSpec spec = shell("cat; echo done");
+    spec.standard_input = input.get();
+    spec.standard_output = output.get();
+    CHECK(run_to_end(spec) == 0);
+    CHECK(test::read_file(directory / "out") == "from the file\ndone\n");
+}

@@ -185,3 +185,44 @@ TEST_CASE("release lets another process in while the file stays open", "[file_lo
     CHECK_FALSE(lock.held());
     CHECK(try_in_child(path, LockMethod::flock, LockMode::exclusive) == Status::acquired);
 }
+
+TEST_CASE("reopen_if_replaced keeps a file the path still names", "[file_lock]") {
+    test::TempDir directory;
+    const std::string path = directory / "same.lock";
+    FileLock lock = FileLock::open(path, LockMethod::flock);
+    REQUIRE(lock.try_acquire(LockMode::exclusive).acquired());
+    const FileIdentity before = lock.identity();
+    CHECK_FALSE(lock.reopen_if_replaced());
+    CHECK(lock.identity() == before);
+    CHECK(lock.held());
+}
+
+TEST_CASE("reopen_if_replaced drops the lock of a file renamed over and opens the new one", "[file_lock]") {
+    test::TempDir directory;
+    const std::string path = directory / "replaced.lock";
+    test::write_file(path, "old");
+    FileLock lock = FileLock::open(path, LockMethod::flock);
+    REQUIRE(lock.try_acquire(LockMode::exclusive).acquired());
+    const FileIdentity old_file = lock.identity();
+    test::write_file(directory / "new", "new");
+    REQUIRE(rename((directory / "new").c_str(), path.c_str()) == 0);
+    CHECK(lock.reopen_if_replaced());
+    CHECK_FALSE(lock.held());
+    CHECK_FALSE(lock.identity() == old_file);
+    struct stat now {};
+    REQUIRE(stat(path.c_str(), &now) == 0);
+    CHECK(lock.identity() == FileIdentity{now.st_dev, now.st_ino});
+    CHECK(lock.try_acquire(LockMode::exclusive).acquired());
+    CHECK_FALSE(lock.reopen_if_replaced());
+}
+
+TEST_CASE("reopen_if_replaced creates the file again when it was removed", "[file_lock]") {
+    test::TempDir directory;
+    const std::string path = directory / "removed.lock";
+    FileLock lock = FileLock::open(path, LockMethod::ofd);
+    REQUIRE(lock.try_acquire(LockMode::exclusive).acquired());
+    REQUIRE(unlink(path.c_str()) == 0);
+    CHECK(lock.reopen_if_replaced());
+    CHECK(test::exists(path));
+    CHECK(lock.created());
+}

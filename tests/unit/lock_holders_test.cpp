@@ -4,6 +4,8 @@
 
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -78,7 +80,7 @@ TEST_CASE("waiting requests are counted", "[lock_holders]") {
     test::Gate gate(directory);
     auto holder = test::hold_lock({"flock", path}, gate);
     auto waiter = test::Process::start({"flock", path, "true"});
-    CHECK(test::wait_until([&] { return find_lock_holders(identity_of(path)).waiters == 1; }));
+    CHECK(test::wait_until([&] { return find_lock_holders(identity_of(path)).waiters.size() == 1; }));
     gate.open();
     CHECK(waiter.wait() == 0);
 }
@@ -128,6 +130,7 @@ TEST_CASE("parent_process names the parent", "[lock_holders]") {
     CHECK(parent_process(getpid()) == getppid());
     CHECK_FALSE(parent_process(-1));
 }
+
 TEST_CASE("holders are found from a lock table read once for several files", "[lock_holders]") {
     test::TempDir directory;
     const std::string held = directory / "held.lock";
@@ -141,6 +144,92 @@ TEST_CASE("holders are found from a lock table read once for several files", "[l
     REQUIRE(of_held.holders.size() == 1);
     CHECK(of_held.holders[0].pid == holder.pid());
     CHECK(find_lock_holders(identity_of(free), table).holders.empty());
+    gate.open();
+    CHECK(holder.wait() == 0);
+}
+
+namespace {
+
+// A PID that no process has any more (reaped), for canned lock tables.
+pid_t vanished_pid() {
+    const pid_t pid = fork();
+    if (pid == 0) {
+        _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return pid;
+}
+
+LockEntry canned_entry(FileIdentity file, pid_t pid, bool waiting = false) {
+    LockEntry entry;
+    entry.id = 1;
+    entry.waiting = waiting;
+    entry.kind = LockKind::flock;
+    entry.exclusive = true;
+    entry.pid = pid;
+    entry.device_major = major(file.device);
+    entry.device_minor = minor(file.device);
+    entry.inode = file.inode;
+    return entry;
+}
+
+}  // namespace
+
+TEST_CASE("a holder that vanished with its lock between two reads of the table is not reported", "[lock_holders]") {
+    test::TempDir directory;
+    const std::string path = directory / "gone.lock";
+    test::write_file(path, "");
+    const FileIdentity file = identity_of(path);
+    int reads = 0;
+    // The first read still shows the lock of a process that has exited; the
+    // second, as the kernel would by then, no longer does.
+    const LockHolders found = find_lock_holders(file, -1, [&] {
+        return ++reads == 1 ? std::vector<LockEntry>{canned_entry(file, vanished_pid())}
+                            : std::vector<LockEntry>{};
+    });
+    CHECK(found.holders.empty());
+    CHECK(reads == 2);
+}
+
+TEST_CASE("a lock whose holder cannot be seen is reported as held by an unknown process", "[lock_holders]") {
+    test::TempDir directory;
+    const std::string path = directory / "hidden.lock";
+    test::write_file(path, "");
+    const FileIdentity file = identity_of(path);
+    const LockEntry entry = canned_entry(file, vanished_pid());
+    const LockHolders found = find_lock_holders(file, -1, [&] { return std::vector<LockEntry>{entry}; });
+    REQUIRE(found.holders.size() == 1);
+    CHECK(found.holders[0].pid == -1);
+    CHECK(describe_holder(found.holders[0]) == "an unknown process");
+}
+
+TEST_CASE("a waiter that has gone is not counted and an OFD waiter without a PID is", "[lock_holders]") {
+    test::TempDir directory;
+    const std::string path = directory / "w.lock";
+    test::write_file(path, "");
+    const FileIdentity file = identity_of(path);
+    LockEntry ofd_waiter = canned_entry(file, -1, true);
+    ofd_waiter.kind = LockKind::ofd;
+    const std::vector<LockEntry> table{canned_entry(file, vanished_pid(), true), ofd_waiter,
+                                       canned_entry(file, getpid(), true)};
+    const LockHolders found = find_lock_holders(file, -1, [&] { return table; });
+    REQUIRE(found.waiters.size() == 2);
+    CHECK(found.waiters[0].pid == -1);
+    CHECK(found.waiters[0].entry.kind == LockKind::ofd);
+    CHECK(found.waiters[1].pid == getpid());
+    CHECK_FALSE(found.waiters[1].command_line.empty());
+}
+
+TEST_CASE("an OFD lock shared by plock and its command is reported once: for plock", "[lock_holders]") {
+    test::TempDir directory;
+    const std::string path = directory / "once.lock";
+    test::Gate gate(directory);
+    auto holder = test::Process::start_plock({"exec", "--method", "ofd", path, "--", "sh", "-c", gate.hold_command()});
+    REQUIRE(gate.wait_ready());
+    const LockHolders found = find_lock_holders(identity_of(path));
+    REQUIRE(found.holders.size() == 1);
+    CHECK(found.holders[0].pid == holder.pid());
     gate.open();
     CHECK(holder.wait() == 0);
 }

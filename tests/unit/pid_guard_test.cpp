@@ -156,7 +156,7 @@ TEST_CASE("a file removed and replaced while the guard waited is not the one it 
     std::thread waiter([&] { result = guard.acquire(Clock::now() + 20s, {}); });
     // What a guard does on its way out: remove the file, then release. Here
     // another file takes the name in between, as a new guard would create it.
-    REQUIRE(test::wait_until([&] { return find_lock_holders(old_file).waiters == 1; }));
+    REQUIRE(test::wait_until([&] { return find_lock_holders(old_file).waiters.size() == 1; }));
     REQUIRE(unlink(path.c_str()) == 0);
     test::write_file(path, "555\n");
     old_holder.reset();
@@ -176,7 +176,7 @@ TEST_CASE("a file removed while the guard waited is created again", "[pid_guard]
     PidGuard guard(path);
     AcquireResult result;
     std::thread waiter([&] { result = guard.acquire(Clock::now() + 20s, {}); });
-    REQUIRE(test::wait_until([&] { return find_lock_holders(old_file).waiters == 1; }));
+    REQUIRE(test::wait_until([&] { return find_lock_holders(old_file).waiters.size() == 1; }));
     REQUIRE(unlink(path.c_str()) == 0);
     old_holder.reset();
     waiter.join();

@@ -1,0 +1,212 @@
+// Rendering the status report: aligned text lines, or a JSON document built
+// with nlohmann::json (never by concatenating strings).
+#include "cli/status_report.hpp"
+
+#include <sys/sysmacros.h>
+
+#include <cstdio>
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+#include "plock/exit_code.hpp"
+
+namespace plock::cli {
+namespace {
+
+// ordered_json keeps the fields in the documented order.
+using json = nlohmann::ordered_json;
+
+// Version of the JSON document; bumped only when a field changes meaning or
+// goes away (new fields may appear without a bump).
+constexpr int k_json_version = 1;
+
+template <typename... Handlers>
+struct Overloaded : Handlers... {
+    using Handlers::operator()...;
+};
+template <typename... Handlers>
+Overloaded(Handlers...) -> Overloaded<Handlers...>;
+
+std::string_view mode_of(const LockEntry& entry) { return entry.exclusive ? "exclusive" : "shared"; }
+
+json optional_pid(pid_t pid) { return pid > 0 ? json(pid) : json(nullptr); }
+
+json optional_text(const std::string& text) { return text.empty() ? json(nullptr) : json(text); }
+
+std::string utc_timestamp(std::chrono::system_clock::time_point when) {
+    const auto milliseconds =
+        std::chrono::duration_cast<std::chrono::milliseconds>(when.time_since_epoch()).count();
+    const std::time_t seconds = static_cast<std::time_t>(milliseconds / 1000);
+    std::tm parts{};
+    gmtime_r(&seconds, &parts);
+    char text[64];
+    std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900,
+                  parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec,
+                  static_cast<int>(milliseconds % 1000));
+    return text;
+}
+
+json process_json(const LockHolder& process) {
+    return json{{"pid", optional_pid(process.pid)},
+                {"command", optional_text(process.command_line)},
+                {"mode", mode_of(process.entry)},
+                {"method", to_string(process.entry.kind)},
+                {"start", process.entry.start},
+                {"end", process.entry.end ? json(*process.entry.end) : json(nullptr)}};
+}
+
+json file_json(const FileLockStatus& status, std::chrono::system_clock::time_point now) {
+    json holders = json::array();
+    for (const HolderStatus& holder : status.holders) {
+        json entry = process_json(holder.holder);
+        if (holder.held_for) {
+            entry["held_for_seconds"] = std::chrono::duration<double>(*holder.held_for).count();
+            entry["held_since"] = utc_timestamp(
+                now - std::chrono::duration_cast<std::chrono::system_clock::duration>(*holder.held_for));
+            entry["held_since_source"] = to_string(holder.held_since);
+        } else {
+            entry["held_for_seconds"] = nullptr;
+            entry["held_since"] = nullptr;
+            entry["held_since_source"] = nullptr;
+        }
+        holders.push_back(std::move(entry));
+    }
+    json waiting = json::array();
+    for (const LockHolder& waiter : status.waiters) {
+        waiting.push_back(process_json(waiter));
+    }
+    return json{{"type", "file"},
+                {"path", status.path},
+                {"state", status.held() ? "held" : "free"},
+                {"device", std::to_string(major(status.file.device)) + ":" +
+                               std::to_string(minor(status.file.device))},
+                {"inode", status.file.inode},
+                {"holders", std::move(holders)},
+                {"waiters", status.waiters.size()},
+                {"waiting", std::move(waiting)}};
+}
+
+json error_json(const StatusError& error) {
+    return json{{"type", error.type},
+                {"path", error.name},
+                {"state", "error"},
+                {"error", error.message},
+                {"exit_status", error.exit_status}};
+}
+
+std::string pid_text(pid_t pid) { return pid > 0 ? "PID " + std::to_string(pid) : "PID ?"; }
+
+std::string padded(std::string text, std::size_t width) {
+    if (text.size() < width) {
+        text.resize(width, ' ');
+    }
+    return text;
+}
+
+// "holder  PID 4242    exclusive flock  held 12.3s          plock exec ..."
+std::string process_line(std::string_view role, const LockHolder& process, const std::string& held) {
+    std::string line = "  ";
+    line += padded(std::string(role), 8);
+    line += padded(pid_text(process.pid), 11);
+    line += padded(std::string(mode_of(process.entry)), 10);
+    line += padded(std::string(to_string(process.entry.kind)), 7);
+    if (process.entry.start != 0 || process.entry.end) {
+        line += "bytes " + std::to_string(process.entry.start) + "-" +
+                (process.entry.end ? std::to_string(*process.entry.end) : std::string("EOF")) + "  ";
+    }
+    line += padded(held, 22);
+    line += process.command_line.empty()
+                ? (process.pid > 0 ? "(gone)" : "(a process plock cannot see)")
+                : process.command_line;
+    while (!line.empty() && line.back() == ' ') {
+        line.pop_back();
+    }
+    return line;
+}
+
+std::string held_text(const HolderStatus& holder) {
+    if (!holder.held_for) {
+        return "held ?";
+    }
+    return (holder.held_since == HeldSince::command_start ? "held " : "held <= ") +
+           format_duration(*holder.held_for);
+}
+
+void write_file_text(std::ostream& out, const FileLockStatus& status) {
+    out << status.path << ": ";
+    if (!status.held()) {
+        out << "free";
+    } else {
+        out << "held by " << status.holders.size()
+            << (status.holders.size() == 1 ? " process" : " processes");
+    }
+    if (!status.waiters.empty()) {
+        out << ", " << status.waiters.size() << " waiting";
+    }
+    out << '\n';
+    for (const HolderStatus& holder : status.holders) {
+        out << process_line("holder", holder.holder, held_text(holder)) << '\n';
+    }
+    for (const LockHolder& waiter : status.waiters) {
+        out << process_line("waiting", waiter, "") << '\n';
+    }
+}
+
+}  // namespace
+
+int status_exit_code(const std::vector<StatusEntry>& entries) {
+    bool held = false;
+    for (const StatusEntry& entry : entries) {
+        if (const auto* error = std::get_if<StatusError>(&entry)) {
+            return error->exit_status;
+        }
+        // Every kind of lock says whether it is held.
+        held = held || std::visit(Overloaded{[](const FileLockStatus& status) { return status.held(); },
+                                             [](const StatusError&) { return false; }},
+                                  entry);
+    }
+    return held ? exit_code::k_status_held : exit_code::k_status_free;
+}
+
+void write_status_text(std::ostream& out, const std::vector<StatusEntry>& entries) {
+    for (const StatusEntry& entry : entries) {
+        std::visit(Overloaded{[&](const FileLockStatus& status) { write_file_text(out, status); },
+                              [](const StatusError&) {}},  // reported on stderr
+                   entry);
+    }
+}
+
+std::string status_json(const std::vector<StatusEntry>& entries, std::chrono::system_clock::time_point now) {
+    json locks = json::array();
+    for (const StatusEntry& entry : entries) {
+        locks.push_back(std::visit(Overloaded{[&](const FileLockStatus& status) { return file_json(status, now); },
+                                              [](const StatusError& error) { return error_json(error); }},
+                                   entry));
+    }
+    const json document{{"version", k_json_version}, {"locks", std::move(locks)}};
+    // Paths and command lines need not be UTF-8: invalid bytes become U+FFFD.
+    return document.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+std::string format_duration(std::chrono::nanoseconds duration) {
+    const double seconds = std::chrono::duration<double>(duration).count();
+    char text[32];
+    if (seconds < 10) {
+        std::snprintf(text, sizeof text, "%.2fs", seconds);
+    } else if (seconds < 60) {
+        std::snprintf(text, sizeof text, "%.1fs", seconds);
+    } else {
+        const auto whole = static_cast<long long>(seconds);
+        if (whole < 3600) {
+            std::snprintf(text, sizeof text, "%lldm%02llds", whole / 60, whole % 60);
+        } else if (whole < 86400) {
+            std::snprintf(text, sizeof text, "%lldh%02lldm", whole / 3600, whole % 3600 / 60);
+        } else {
+            std::snprintf(text, sizeof text, "%lldd%02lldh", whole / 86400, whole % 86400 / 3600);
+        }
+    }
+    return text;
+}
+
+}  // namespace plock::cli

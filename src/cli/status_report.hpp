@@ -1,0 +1,43 @@
+// What `plock status` prints: a report with one entry per lock asked about,
+// rendered as text for people or as one JSON document for programs.
+//
+// Each kind of lock is one alternative of StatusEntry with its own text and
+// JSON rendering in status_report.cpp; std::visit makes the compiler point at
+// every place a new kind (semaphore, PID file, Redis) must be handled.
+#pragma once
+
+#include <chrono>
+#include <iosfwd>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "plock/lock_status.hpp"
+
+namespace plock::cli {
+
+// A lock that could not be looked at; its message went to stderr too.
+struct StatusError {
+    std::string type;  // "file"
+    std::string name;  // the path or name asked about
+    std::string message;
+    int exit_status = 0;
+};
+
+using StatusEntry = std::variant<FileLockStatus, StatusError>;
+
+// 0 when every lock is free, 1 when one is held, the first error's status
+// when a lock could not be looked at (exit_code::k_status_table).
+int status_exit_code(const std::vector<StatusEntry>& entries);
+
+void write_status_text(std::ostream& out, const std::vector<StatusEntry>& entries);
+
+// The JSON document (schema in plock(1), STATUS JSON), with a final newline.
+// `now` is when the report was taken: "held_since" is now minus "held_for".
+std::string status_json(const std::vector<StatusEntry>& entries,
+                        std::chrono::system_clock::time_point now);
+
+// "0.25s", "12.3s", "5m07s", "2h03m", "3d04h".
+std::string format_duration(std::chrono::nanoseconds duration);
+
+}  // namespace plock::cli
