@@ -6,8 +6,13 @@ set -euo pipefail
 bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source_dir=$(dirname "$bench_dir")
 build_dir=${PLOCK_BENCH_BUILD:-$source_dir/build-bench}
-results_dir=${PLOCK_BENCH_RESULTS:-$bench_dir/results}
 quick=${PLOCK_BENCH_QUICK:-0}   # 1: a few iterations, to check that the scripts work
+# Quick runs write beside the build, never over the committed results.
+if [ "$quick" = 1 ]; then
+    results_dir=${PLOCK_BENCH_RESULTS:-$build_dir/bench-results}
+else
+    results_dir=${PLOCK_BENCH_RESULTS:-$bench_dir/results}
+fi
 python=/usr/bin/python3
 
 # trials NORMAL QUICK: how many repetitions to run
