@@ -19,11 +19,17 @@ python=/usr/bin/python3
 trials() { if [ "$quick" = 1 ]; then echo "$2"; else echo "$1"; fi; }
 
 # The benchmarked plock is a Release build without debug information, as
-# installed; the helpers come from the same tree.
+# installed, in build-bench; PLOCK_BENCH_BUILD names another build directory
+# (CI passes its test build), which is brought up to date under its own
+# configuration. The helpers come from the same tree.
 ensure_built() {
-    if [ ! -x "$build_dir/plock" ] || [ -n "$(find "$source_dir/src" "$source_dir/include" "$source_dir/bench/tools" -newer "$build_dir/plock" -print -quit)" ]; then
+    local output
+    if [ ! -f "$build_dir/CMakeCache.txt" ]; then
         cmake -S "$source_dir" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPLOCK_BUILD_TESTS=OFF >/dev/null
-        cmake --build "$build_dir" >/dev/null
+    fi
+    if ! output=$(cmake --build "$build_dir" --target plock plock-bench-stamp plock-bench-timer 2>&1); then
+        echo "$output" >&2
+        return 1
     fi
     plock="$build_dir/plock"
     stamp="$build_dir/bench/plock-bench-stamp"
