@@ -6,19 +6,30 @@ set -euo pipefail
 bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source_dir=$(dirname "$bench_dir")
 build_dir=${PLOCK_BENCH_BUILD:-$source_dir/build-bench}
-results_dir=${PLOCK_BENCH_RESULTS:-$bench_dir/results}
 quick=${PLOCK_BENCH_QUICK:-0}   # 1: a few iterations, to check that the scripts work
+# Quick runs write beside the build, never over the committed results.
+if [ "$quick" = 1 ]; then
+    results_dir=${PLOCK_BENCH_RESULTS:-$build_dir/bench-results}
+else
+    results_dir=${PLOCK_BENCH_RESULTS:-$bench_dir/results}
+fi
 python=/usr/bin/python3
 
 # trials NORMAL QUICK: how many repetitions to run
 trials() { if [ "$quick" = 1 ]; then echo "$2"; else echo "$1"; fi; }
 
 # The benchmarked plock is a Release build without debug information, as
-# installed; the helpers come from the same tree.
+# installed, in build-bench; PLOCK_BENCH_BUILD names another build directory
+# (CI passes its test build), which is brought up to date under its own
+# configuration. The helpers come from the same tree.
 ensure_built() {
-    if [ ! -x "$build_dir/plock" ] || [ -n "$(find "$source_dir/src" "$source_dir/include" "$source_dir/bench/tools" -newer "$build_dir/plock" -print -quit)" ]; then
+    local output
+    if [ ! -f "$build_dir/CMakeCache.txt" ]; then
         cmake -S "$source_dir" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPLOCK_BUILD_TESTS=OFF >/dev/null
-        cmake --build "$build_dir" >/dev/null
+    fi
+    if ! output=$(cmake --build "$build_dir" --target plock plock-bench-stamp plock-bench-timer 2>&1); then
+        echo "$output" >&2
+        return 1
     fi
     plock="$build_dir/plock"
     stamp="$build_dir/bench/plock-bench-stamp"
@@ -74,5 +85,53 @@ wait_for_file() {
     done
 }
 
+# have_plock_redis: true if this build of plock has the redis subcommand.
+have_plock_redis() {
+    if "$plock" redis --help >/dev/null 2>&1; then
+        return 0
+    fi
+    echo "  skipped: this plock has no redis subcommand" >&2
+    return 1
+}
+
+# start_redis: starts a private redis-server on a free loopback port (no
+# persistence, its files in the scratch directory) and sets redis_port,
+# redis_url and redis_pid; stop_redis (or the end of the script) stops it.
+# False, with the reason on stderr, when there is no redis-server or it
+# did not start.
+redis_pid=
+start_redis() {
+    have redis-server redis-server || return 1
+    have redis-cli redis-tools || return 1
+    local attempt
+    for attempt in 1 2 3 4 5; do
+        # A server that cannot bind its port exits, and we try another.
+        redis_port=$(( 20000 + RANDOM % 40000 ))
+        redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+            --dir "$scratch" --logfile "$scratch/redis-$redis_port.log" --daemonize no &
+        redis_pid=$!
+        local tries
+        for tries in $(seq 500); do
+            if redis-cli -p "$redis_port" ping 2>/dev/null | grep -q PONG; then
+                redis_url="redis://127.0.0.1:$redis_port"
+                return 0
+            fi
+            kill -0 "$redis_pid" 2>/dev/null || break
+            sleep 0.01
+        done
+        stop_redis
+    done
+    echo "  skipped: redis-server did not start on a loopback port" >&2
+    return 1
+}
+
+stop_redis() {
+    if [ -n "$redis_pid" ]; then
+        kill "$redis_pid" 2>/dev/null || true
+        wait "$redis_pid" 2>/dev/null || true
+        redis_pid=
+    fi
+}
+
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/plock-bench.XXXXXX")
-trap 'rm -rf "$scratch"' EXIT
+trap 'stop_redis; rm -rf "$scratch"' EXIT
