@@ -10,6 +10,7 @@
 #include "cli/app.hpp"
 #include "cli/command_runner.hpp"
 #include "cli/log.hpp"
+#include "cli/semaphore_options.hpp"
 #include "plock/error.hpp"
 #include "plock/exit_code.hpp"
 #include "plock/semaphore.hpp"
@@ -24,8 +25,7 @@ constexpr std::size_t k_holders_named = 3;
 
 struct SemaphoreOptions {
     std::string name;
-    std::optional<std::string> slot_count;
-    std::optional<std::string> directory;
+    SemaphoreLocationOptions location;
     WaitOptions wait;
     std::optional<std::string> conflict_exit_code;
     std::optional<std::string> command_string;
@@ -45,47 +45,12 @@ struct Settings {
     bool status = false;
 };
 
-std::size_t parse_slot_count(const std::optional<std::string>& text) {
-    if (!text) {
-        throw UsageError("the number of slots is missing: give it with -n N");
-    }
-    const auto invalid = [&] {
-        return UsageError("invalid value '" + *text + "' for -n/--slots: expected a number of slots from 1 to " +
-                          std::to_string(k_max_semaphore_slots));
-    };
-    if (text->empty() || text->size() > 9 || text->find_first_not_of("0123456789") != std::string::npos) {
-        throw invalid();
-    }
-    const auto count = static_cast<std::size_t>(std::stoul(*text));
-    if (count < 1 || count > k_max_semaphore_slots) {
-        throw invalid();
-    }
-    return count;
-}
-
-// Where portalocker puts its slots by default: Python's tempfile.gettempdir()
-// takes the first of these variables that is set, then /tmp.
-std::string default_directory() {
-    for (const char* variable : {"TMPDIR", "TEMP", "TMP"}) {
-        if (const char* value = std::getenv(variable); value != nullptr && *value != '\0') {
-            return value;
-        }
-    }
-    return "/tmp";
-}
-
 Settings validate(const SemaphoreOptions& options, const CommandWords& words) {
     Settings settings;
     settings.status = options.status;
     // The count first: 'plock sem -n NAME' (-n taken for --nonblock) is then
     // reported as the mistake it is, not as a missing name.
-    settings.spec.slot_count = parse_slot_count(options.slot_count);
-    settings.spec.name = options.name;
-    check_semaphore_name(settings.spec.name);
-    settings.spec.directory = options.directory ? *options.directory : default_directory();
-    if (settings.spec.directory.empty()) {
-        throw UsageError("the --dir directory name is empty");
-    }
+    settings.spec = semaphore_spec(options.name, options.location);
     settings.wait = parse_wait_policy(options.wait);
     settings.conflict_exit_code = parse_conflict_exit_code(options.conflict_exit_code);
     settings.command = resolve_command(options.command_string, words);
@@ -322,16 +287,7 @@ void define_sem(CLI::App& command, Dispatch& dispatch) {
     auto options = std::make_shared<SemaphoreOptions>();
     command.add_option("NAME", options->name,
                        "The semaphore: its slots are the files NAME.00.lock, NAME.01.lock, ... in DIR");
-    command
-        .add_option_function<std::string>(
-            "-n,--slots", [options](const std::string& text) { options->slot_count = text; },
-            "How many processes may hold the semaphore at once (1 to 1024); every user must give the same N")
-        ->option_text("N");
-    command
-        .add_option_function<std::string>(
-            "--dir", [options](const std::string& text) { options->directory = text; },
-            "Where the slot files are (default: $TMPDIR, else /tmp, as portalocker)")
-        ->option_text("DIR");
+    add_semaphore_location_options(command, options->location);
     add_wait_options(command, options->wait, NonblockSpelling::long_only);
     add_conflict_exit_option(command, options->conflict_exit_code);
     command.add_flag("-o,--close", options->close_descriptor,

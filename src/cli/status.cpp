@@ -1,5 +1,8 @@
-// `plock status`: who holds these locks, who waits for them. It only reads
-// /proc: nothing is opened for writing, created or locked.
+// `plock status`: who holds these locks (files, a semaphore's slots, a PID
+// file), who waits for them. It only reads /proc and the PID file: nothing is
+// opened for writing, created or locked.
+#include <unistd.h>
+
 #include <cerrno>
 #include <iostream>
 #include <memory>
@@ -7,6 +10,7 @@
 #include "cli/app.hpp"
 #include "cli/exit_status.hpp"
 #include "cli/log.hpp"
+#include "cli/semaphore_options.hpp"
 #include "cli/status_report.hpp"
 #include "plock/error.hpp"
 
@@ -15,6 +19,9 @@ namespace {
 
 struct StatusOptions {
     std::vector<std::string> paths;
+    std::optional<std::string> semaphore;
+    SemaphoreLocationOptions location;
+    std::optional<std::string> pid_file;
     bool json = false;
     bool quiet = false;
 };
@@ -34,12 +41,54 @@ std::vector<StatusEntry> query_files(const std::vector<std::string>& paths) {
     return entries;
 }
 
+StatusEntry query_semaphore(const SemaphoreSpec& spec) {
+    try {
+        return SemaphoreStatus{spec, inspect_semaphore(spec, getpid())};
+    } catch (const SystemError& error) {
+        logger().error("{}", error.what());
+        return StatusError{"semaphore", spec.name, error.what(), exit_code_for(error)};
+    }
+}
+
+StatusEntry query_pid_file_status(const std::string& path) {
+    try {
+        // As `plock pidguard --status`: a guard that has just taken the file
+        // gets a moment to write its PID.
+        return PidFileStatus{path, query_pid_file(path, Clock::now() + k_pid_write_window)};
+    } catch (const SystemError& error) {
+        logger().error("{}", error.what());
+        return StatusError{"pidfile", path, error.what(), exit_code_for(error)};
+    }
+}
+
+// Exactly one kind of lock per run; the entries to report, in order.
+std::vector<StatusEntry> query(const StatusOptions& options) {
+    const int kinds = (options.paths.empty() ? 0 : 1) + (options.semaphore ? 1 : 0) + (options.pid_file ? 1 : 0);
+    if (kinds != 1) {
+        throw UsageError(kinds == 0 ? "nothing to look at: give lock files (PATH...), --sem NAME or --pidfile PIDFILE"
+                                    : "give only one of PATH..., --sem NAME and --pidfile PIDFILE");
+    }
+    if (!options.semaphore && (options.location.slot_count || options.location.directory)) {
+        throw UsageError("-n/--slots and --dir only go with --sem NAME");
+    }
+    if (options.semaphore) {
+        return {query_semaphore(semaphore_spec(*options.semaphore, options.location))};
+    }
+    if (options.pid_file) {
+        if (options.pid_file->empty()) {
+            throw UsageError("the --pidfile name is empty");
+        }
+        return {query_pid_file_status(*options.pid_file)};
+    }
+    return query_files(options.paths);
+}
+
 int run_status(const StatusOptions& options, const CommandWords& words) {
     if (words) {
         throw UsageError("plock status runs no command: nothing goes after '--'");
     }
     const auto now = std::chrono::system_clock::now();
-    const std::vector<StatusEntry> entries = query_files(options.paths);
+    const std::vector<StatusEntry> entries = query(options);
     if (options.json) {
         std::cout << status_json(entries, now);
     } else if (!options.quiet) {
@@ -54,29 +103,44 @@ int run_status(const StatusOptions& options, const CommandWords& words) {
 
 void define_status(CLI::App& command, Dispatch& dispatch) {
     auto options = std::make_shared<StatusOptions>();
-    command.add_option("PATH", options->paths, "Lock files to look at (never created, opened or locked)")
-        ->required();
+    command.add_option("PATH", options->paths, "Lock files to look at (never created, opened or locked)");
+    command
+        .add_option_function<std::string>(
+            "--sem", [options](const std::string& text) { options->semaphore = text; },
+            "Instead of PATH...: show the slots of the semaphore NAME (as plock sem), each free or held by whom")
+        ->option_text("NAME");
+    add_semaphore_location_options(command, options->location);
+    command
+        .add_option_function<std::string>(
+            "--pidfile", [options](const std::string& text) { options->pid_file = text; },
+            "Instead of PATH...: show the PID file as plock pidguard sees it (running, stale or absent)")
+        ->option_text("PIDFILE");
     auto* json = command.add_flag("--json", options->json,
                                   "Print one JSON document (schema in plock(1), STATUS JSON)");
     auto* quiet = command.add_flag("-q,--quiet", options->quiet,
                                    "Print nothing: the exit status answers (errors still go to stderr)");
     json->excludes(quiet);
     command.footer(
-        "Usage: plock status [--json | -q] PATH...\n\n"
+        "Usage: plock status [--json | -q] PATH...\n"
+        "       plock status [--json | -q] --sem NAME -n N [--dir DIR]\n"
+        "       plock status [--json | -q] --pidfile PIDFILE\n\n"
         "Examples:\n"
         "  plock status /var/lock/backup.lock                   # who holds it, who waits\n"
         "  plock status -q /var/lock/backup.lock || echo busy   # exit 0: free, 1: held\n"
+        "  plock status --sem gpu -n 2                          # which slots are held, by whom\n"
+        "  plock status --pidfile /run/web.pid                  # running, stale or absent\n"
         "  plock status --json /var/lock/*.lock | jq -r '.locks[] | select(.state == \"held\") | .path'\n\n"
         "For each holder: mode, method, PID, command line, and how long it has held the lock\n"
         "(\"held <=\": since its process started, an upper bound). Exit status: 0 when every lock\n"
-        "is free, 1 when one is held, 66 when a PATH does not exist; see 'plock --help'.");
+        "is free (a PID file stale or absent, no slot held), 1 when one is held, 66 when a PATH\n"
+        "does not exist; see 'plock --help'.");
     run_when_chosen(command, dispatch, [options](const CommandWords& words) { return run_status(*options, words); });
 }
 
 }  // namespace
 
 const SubcommandDefinition k_status_command{
-    "status", "Show who holds and who waits for the locks on PATH... (exit 0: all free, 1: held)",
+    "status", "Show who holds and who waits for locks: files, a semaphore's slots, a PID file (exit 0: free, 1: held)",
     define_status};
 
 }  // namespace plock::cli

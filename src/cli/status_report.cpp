@@ -153,7 +153,150 @@ void write_file_text(std::ostream& out, const FileLockStatus& status) {
     }
 }
 
+
+json holders_json(const std::vector<LockHolder>& holders) {
+    json list = json::array();
+    for (const LockHolder& holder : holders) {
+        list.push_back(process_json(holder));
+    }
+    return list;
+}
+
+std::string_view slot_state(const SlotState& slot) {
+    return !slot.regular ? "unusable" : slot.held() ? "held" : "free";
+}
+
+json semaphore_json(const SemaphoreStatus& status) {
+    json slots = json::array();
+    for (const SlotState& slot : status.state.slots) {
+        slots.push_back(json{{"index", slot.index},
+                             {"path", slot.path},
+                             {"state", slot_state(slot)},
+                             {"holders", holders_json(slot.holders)}});
+    }
+    json other_counts = json::array();
+    for (const SlotCountRecord& record : status.state.slot_counts) {
+        if (record.slot_count != status.spec.slot_count) {
+            other_counts.push_back(json{{"slots", record.slot_count}, {"holders", holders_json(record.holders)}});
+        }
+    }
+    const std::size_t held = status.held_slots();
+    return json{{"type", "semaphore"},
+                {"name", status.spec.name},
+                {"directory", status.spec.directory},
+                {"state", held != 0 ? "held" : "free"},
+                {"slots", status.spec.slot_count},
+                {"held", held},
+                {"free", status.spec.slot_count - held},
+                {"waiters", status.state.waiting},
+                {"slot_states", std::move(slots)},
+                {"other_slot_counts", std::move(other_counts)}};
+}
+
+std::string_view pid_file_state(PidFileState::Status status) {
+    switch (status) {
+    case PidFileState::Status::running:
+        return "running";
+    case PidFileState::Status::stale:
+        return "stale";
+    case PidFileState::Status::absent:
+        break;
+    }
+    return "absent";
+}
+
+json pid_file_json(const PidFileStatus& status) {
+    const PidFileContent& content = status.state.content;
+    json in_file = nullptr;
+    if (status.state.status != PidFileState::Status::absent) {
+        in_file = content.kind == PidFileContent::Kind::pid ? json(content.pid) : json(nullptr);
+    }
+    return json{{"type", "pidfile"},
+                {"path", status.path},
+                {"state", status.held() ? "held" : "free"},
+                {"pidfile", pid_file_state(status.state.status)},
+                {"content", status.state.status == PidFileState::Status::absent ? json(nullptr)
+                            : content.kind == PidFileContent::Kind::pid     ? json("pid")
+                            : content.kind == PidFileContent::Kind::empty   ? json("empty")
+                                                                            : json("invalid")},
+                {"pid_in_file", std::move(in_file)},
+                // Only the process: when it is the file's PID, the kernel's
+                // lock entry is its guard's, not its own.
+                {"holder", status.held() ? json{{"pid", optional_pid(status.state.holder.pid)},
+                                                {"command", optional_text(status.state.holder.command_line)}}
+                                         : json(nullptr)},
+                {"holder_from_file", status.held() && status.state.pid_from_file}};
+}
+
+// "PID 12 (sleep 9), PID 13 (sh -c ...)": every process holding a slot.
+std::string holders_text(const std::vector<LockHolder>& holders) {
+    if (holders.empty()) {
+        return "a process plock cannot see";
+    }
+    std::string text;
+    for (const LockHolder& holder : holders) {
+        text += (text.empty() ? "" : ", ") + pid_text(holder.pid) + " (" +
+                (holder.command_line.empty() ? std::string("gone") : holder.command_line) + ")";
+    }
+    return text;
+}
+
+void write_semaphore_text(std::ostream& out, const SemaphoreStatus& status) {
+    const SemaphoreSpec& spec = status.spec;
+    const std::size_t held = status.held_slots();
+    out << "semaphore " << spec.name << " in " << spec.directory << ": " << spec.slot_count
+        << (spec.slot_count == 1 ? " slot, " : " slots, ") << held << " held, " << spec.slot_count - held
+        << " free, " << status.state.waiting << " waiting\n";
+    const std::size_t width = std::to_string(spec.slot_count - 1).size();
+    for (const SlotState& slot : status.state.slots) {
+        std::string number = std::to_string(slot.index);
+        number.insert(0, width - number.size(), ' ');
+        out << "  slot " << number << "  ";
+        if (!slot.regular) {
+            out << "unusable: " << slot.path << " is not a regular file (plock refuses it)\n";
+        } else if (slot.held()) {
+            out << "held by " << holders_text(slot.holders) << '\n';
+        } else {
+            out << "free\n";
+        }
+    }
+    for (const SlotCountRecord& record : status.state.slot_counts) {
+        if (record.slot_count != spec.slot_count) {
+            out << "  also in use with -n " << record.slot_count << " by " << holders_text(record.holders) << '\n';
+        }
+    }
+}
+
+void write_pid_file_text(std::ostream& out, const PidFileStatus& status) {
+    const PidFileState& state = status.state;
+    out << status.path << ": ";
+    switch (state.status) {
+    case PidFileState::Status::running:
+        out << "running, held by " << holders_text({state.holder})
+            << (state.pid_from_file ? "" : " (not the PID in the file)") << '\n';
+        return;
+    case PidFileState::Status::stale:
+        out << "stale: no process holds its lock";
+        if (state.content.kind == PidFileContent::Kind::pid) {
+            out << " (it names PID " << state.content.pid << ")";
+        }
+        out << '\n';
+        return;
+    case PidFileState::Status::absent:
+        break;
+    }
+    out << "absent: nothing is running\n";
+}
+
 }  // namespace
+
+std::size_t SemaphoreStatus::held_slots() const noexcept {
+    std::size_t held = 0;
+    for (const SlotState& slot : state.slots) {
+        held += slot.held() ? 1 : 0;
+    }
+    return held;
+}
 
 int status_exit_code(const std::vector<StatusEntry>& entries) {
     bool held = false;
@@ -162,8 +305,8 @@ int status_exit_code(const std::vector<StatusEntry>& entries) {
             return error->exit_status;
         }
         // Every kind of lock says whether it is held.
-        held = held || std::visit(Overloaded{[](const FileLockStatus& status) { return status.held(); },
-                                             [](const StatusError&) { return false; }},
+        held = held || std::visit(Overloaded{[](const StatusError&) { return false; },
+                                             [](const auto& status) { return status.held(); }},
                                   entry);
     }
     return held ? exit_code::k_status_held : exit_code::k_status_free;
@@ -172,6 +315,8 @@ int status_exit_code(const std::vector<StatusEntry>& entries) {
 void write_status_text(std::ostream& out, const std::vector<StatusEntry>& entries) {
     for (const StatusEntry& entry : entries) {
         std::visit(Overloaded{[&](const FileLockStatus& status) { write_file_text(out, status); },
+                              [&](const SemaphoreStatus& status) { write_semaphore_text(out, status); },
+                              [&](const PidFileStatus& status) { write_pid_file_text(out, status); },
                               [](const StatusError&) {}},  // reported on stderr
                    entry);
     }
@@ -181,6 +326,8 @@ std::string status_json(const std::vector<StatusEntry>& entries, std::chrono::sy
     json locks = json::array();
     for (const StatusEntry& entry : entries) {
         locks.push_back(std::visit(Overloaded{[&](const FileLockStatus& status) { return file_json(status, now); },
+                                              [](const SemaphoreStatus& status) { return semaphore_json(status); },
+                                              [](const PidFileStatus& status) { return pid_file_json(status); },
                                               [](const StatusError& error) { return error_json(error); }},
                                    entry));
     }

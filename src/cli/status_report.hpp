@@ -13,18 +13,35 @@
 #include <vector>
 
 #include "plock/lock_status.hpp"
+#include "plock/pid_guard.hpp"
+#include "plock/semaphore.hpp"
 
 namespace plock::cli {
 
+// `plock status --sem`: each slot of a semaphore, free or held by whom.
+struct SemaphoreStatus {
+    SemaphoreSpec spec;
+    SemaphoreState state;
+    std::size_t held_slots() const noexcept;
+    bool held() const noexcept { return held_slots() != 0; }
+};
+
+// `plock status --pidfile`: the PID file as `plock pidguard` sees it.
+struct PidFileStatus {
+    std::string path;  // as given
+    PidFileState state;
+    bool held() const noexcept { return state.status == PidFileState::Status::running; }
+};
+
 // A lock that could not be looked at; its message went to stderr too.
 struct StatusError {
-    std::string type;  // "file"
+    std::string type;  // "file", "semaphore", "pidfile"
     std::string name;  // the path or name asked about
     std::string message;
     int exit_status = 0;
 };
 
-using StatusEntry = std::variant<FileLockStatus, StatusError>;
+using StatusEntry = std::variant<FileLockStatus, SemaphoreStatus, PidFileStatus, StatusError>;
 
 // 0 when every lock is free, 1 when one is held, the first error's status
 // when a lock could not be looked at (exit_code::k_status_table).

@@ -381,3 +381,151 @@ TEST_CASE("the README's jq example lists the held locks with their holders", "[s
     CHECK(result.out == held + " " + std::to_string(holder.pid()) + "\n");
     gate.open();
 }
+
+TEST_CASE("status --sem lists each slot free or held with the holder's PID and command", "[status]") {
+    TempDir directory;
+    const std::vector<std::string> ask{"status", "--sem", "st", "-n", "2", "--dir", directory.path()};
+    const Result empty = run_plock(ask);
+    CHECK(empty.status == 0);
+    CHECK(empty.out == "semaphore st in " + directory.path() + ": 2 slots, 0 held, 2 free, 0 waiting\n"
+                       "  slot 0  free\n  slot 1  free\n");
+    CHECK(empty.err.empty());
+    CHECK_FALSE(exists(directory / "st.00.lock"));  // looking creates nothing
+
+    Gate gate(directory);
+    Process holder = hold_lock({plock_binary(), "sem", "-n", "2", "--dir", directory.path(), "st", "--"}, gate);
+    const Result held = run_plock(ask);
+    INFO(held.out << held.err);
+    CHECK(held.status == 1);
+    CHECK_THAT(held.out, Catch::StartsWith("semaphore st in " + directory.path() +
+                                           ": 2 slots, 1 held, 1 free, 0 waiting\n"));
+    CHECK_THAT(held.out, Catch::Contains("  slot 0  held by PID " + std::to_string(holder.pid()) + " (" +
+                                         plock_binary() + " sem -n 2 --dir " + directory.path() + " st -- sh -c "));
+    CHECK_THAT(held.out, Catch::Contains("  slot 1  free\n"));
+    gate.open();
+    CHECK(holder.wait() == 0);
+    CHECK(run_plock(ask).status == 0);
+}
+
+TEST_CASE("status --sem --json parses and names the holder of each held slot", "[status]") {
+    TempDir directory;
+    Gate gate(directory);
+    Process holder = hold_lock({plock_binary(), "sem", "-n", "3", "--dir", directory.path(), "js", "--"}, gate);
+    const Result result = run_plock({"status", "--json", "--sem", "js", "-n", "3", "--dir", directory.path()});
+    INFO(result.out << result.err);
+    CHECK(result.status == 1);
+    const json document = json::parse(result.out);
+    CHECK(document["version"] == 1);
+    REQUIRE(document["locks"].size() == 1);
+    const json& semaphore = document["locks"][0];
+    CHECK(semaphore["type"] == "semaphore");
+    CHECK(semaphore["name"] == "js");
+    CHECK(semaphore["directory"] == directory.path());
+    CHECK(semaphore["state"] == "held");
+    CHECK(semaphore["slots"] == 3);
+    CHECK(semaphore["held"] == 1);
+    CHECK(semaphore["free"] == 2);
+    CHECK(semaphore["waiters"] == 0);
+    CHECK(semaphore["other_slot_counts"].empty());
+    const json& slots = semaphore["slot_states"];
+    REQUIRE(slots.size() == 3);
+    CHECK(slots[0]["index"] == 0);
+    CHECK(slots[0]["path"] == directory / "js.00.lock");
+    CHECK(slots[0]["state"] == "held");
+    REQUIRE(slots[0]["holders"].size() >= 1);
+    CHECK(slots[0]["holders"][0]["pid"] == holder.pid());
+    CHECK_THAT(slots[0]["holders"][0]["command"].get<std::string>(), Catch::Contains(" sem -n 3 --dir "));
+    CHECK(slots[0]["holders"][0]["mode"] == "exclusive");
+    CHECK(slots[1]["state"] == "free");
+    CHECK(slots[1]["holders"].empty());
+    CHECK(slots[2]["state"] == "free");
+    gate.open();
+    CHECK(holder.wait() == 0);
+    const json free = status_json({"--sem", "js", "-n", "3", "--dir", directory.path()}, 0);
+    CHECK(free["locks"][0]["state"] == "free");
+    CHECK(free["locks"][0]["held"] == 0);
+}
+
+TEST_CASE("status --sem of a missing directory exits 73 and a bad -n is a usage error", "[status]") {
+    TempDir directory;
+    const Result missing = run_plock({"status", "--sem", "s", "-n", "2", "--dir", directory / "nowhere"});
+    CHECK(missing.status == 73);  // inspect_semaphore's verdict, as for plock sem
+    CHECK_THAT(missing.err, Catch::Contains(directory / "nowhere"));
+    CHECK(run_plock({"status", "--sem", "s", "--dir", directory.path()}).status == 64);
+    CHECK(run_plock({"status", "--sem", "s", "-n", "0", "--dir", directory.path()}).status == 64);
+    CHECK(run_plock({"status", "--sem", "a/b", "-n", "2", "--dir", directory.path()}).status == 64);
+}
+
+TEST_CASE("status --pidfile says running with the PID and command of the guarded command", "[status]") {
+    TempDir directory;
+    const std::string pidfile = directory / "web.pid";
+    Gate gate(directory);
+    Process guard = hold_lock({plock_binary(), "pidguard", pidfile, "--"}, gate);
+    std::string pid;
+    REQUIRE(wait_until([&] {
+        pid = read_file(pidfile);
+        return !pid.empty() && pid.back() == '\n';
+    }));
+    pid.pop_back();
+    const Result result = run_plock({"status", "--pidfile", pidfile});
+    INFO(result.out << result.err);
+    CHECK(result.status == 1);
+    CHECK_THAT(result.out, Catch::StartsWith(pidfile + ": running, held by PID " + pid + " (sh -c "));
+    CHECK_THAT(result.out, !Catch::Contains("not the PID in the file"));
+    CHECK(result.err.empty());
+
+    const json document = status_json({"--pidfile", pidfile}, 1);
+    REQUIRE(document["locks"].size() == 1);
+    const json& entry = document["locks"][0];
+    CHECK(entry["type"] == "pidfile");
+    CHECK(entry["path"] == pidfile);
+    CHECK(entry["state"] == "held");
+    CHECK(entry["pidfile"] == "running");
+    CHECK(entry["content"] == "pid");
+    CHECK(entry["pid_in_file"] == std::stoi(pid));
+    CHECK(entry["holder"]["pid"] == std::stoi(pid));
+    CHECK_THAT(entry["holder"]["command"].get<std::string>(), Catch::StartsWith("sh -c "));
+    CHECK(entry["holder_from_file"] == true);
+    gate.open();
+    CHECK(guard.wait() == 0);
+}
+
+TEST_CASE("status --pidfile says stale or absent and exits 0 when no process holds it", "[status]") {
+    TempDir directory;
+    const std::string pidfile = directory / "old.pid";
+    const Result absent = run_plock({"status", "--pidfile", pidfile});
+    CHECK(absent.status == 0);
+    CHECK(absent.out == pidfile + ": absent: nothing is running\n");
+    CHECK_FALSE(exists(pidfile));
+    const json none = status_json({"--pidfile", pidfile}, 0);
+    CHECK(none["locks"][0]["pidfile"] == "absent");
+    CHECK(none["locks"][0]["pid_in_file"].is_null());
+    CHECK(none["locks"][0]["holder"].is_null());
+
+    write_file(pidfile, "31337\n");
+    const Result stale = run_plock({"status", "--pidfile", pidfile});
+    CHECK(stale.status == 0);
+    CHECK(stale.out == pidfile + ": stale: no process holds its lock (it names PID 31337)\n");
+    const json document = status_json({"--pidfile", pidfile}, 0);
+    CHECK(document["locks"][0]["state"] == "free");
+    CHECK(document["locks"][0]["pidfile"] == "stale");
+    CHECK(document["locks"][0]["pid_in_file"] == 31337);
+    CHECK(read_file(pidfile) == "31337\n");  // looking changes nothing
+}
+
+TEST_CASE("status takes exactly one of PATH and --sem and --pidfile", "[status]") {
+    TempDir directory;
+    const std::string lock = directory / "a.lock";
+    write_file(lock, "");
+    const Result nothing = run_plock({"status"});
+    CHECK(nothing.status == 64);
+    CHECK_THAT(nothing.err, Catch::Contains("nothing to look at"));
+    const Result both = run_plock({"status", "--pidfile", directory / "p.pid", lock});
+    CHECK(both.status == 64);
+    CHECK_THAT(both.err, Catch::Contains("only one of"));
+    CHECK(run_plock({"status", "--pidfile", directory / "p.pid", "--sem", "s", "-n", "1"}).status == 64);
+    const Result stray = run_plock({"status", "-n", "2", lock});
+    CHECK(stray.status == 64);
+    CHECK_THAT(stray.err, Catch::Contains("only go with --sem"));
+    CHECK(run_plock({"status", "--pidfile", ""}).status == 64);
+}

@@ -1,0 +1,66 @@
+#include "cli/semaphore_options.hpp"
+
+#include <cstdlib>
+
+#include "plock/error.hpp"
+
+namespace plock::cli {
+namespace {
+
+std::size_t parse_slot_count(const std::optional<std::string>& text) {
+    if (!text) {
+        throw UsageError("the number of slots is missing: give it with -n N");
+    }
+    const auto invalid = [&] {
+        return UsageError("invalid value '" + *text + "' for -n/--slots: expected a number of slots from 1 to " +
+                          std::to_string(k_max_semaphore_slots));
+    };
+    if (text->empty() || text->size() > 9 || text->find_first_not_of("0123456789") != std::string::npos) {
+        throw invalid();
+    }
+    const auto count = static_cast<std::size_t>(std::stoul(*text));
+    if (count < 1 || count > k_max_semaphore_slots) {
+        throw invalid();
+    }
+    return count;
+}
+
+// Where portalocker puts its slots by default: Python's tempfile.gettempdir()
+// takes the first of these variables that is set, then /tmp.
+std::string default_directory() {
+    for (const char* variable : {"TMPDIR", "TEMP", "TMP"}) {
+        if (const char* value = std::getenv(variable); value != nullptr && *value != '\0') {
+            return value;
+        }
+    }
+    return "/tmp";
+}
+
+}  // namespace
+
+void add_semaphore_location_options(CLI::App& command, SemaphoreLocationOptions& options) {
+    command
+        .add_option_function<std::string>(
+            "-n,--slots", [&options](const std::string& text) { options.slot_count = text; },
+            "How many processes may hold the semaphore at once (1 to 1024); every user must give the same N")
+        ->option_text("N");
+    command
+        .add_option_function<std::string>(
+            "--dir", [&options](const std::string& text) { options.directory = text; },
+            "Where the slot files are (default: $TMPDIR, else /tmp, as portalocker)")
+        ->option_text("DIR");
+}
+
+SemaphoreSpec semaphore_spec(const std::string& name, const SemaphoreLocationOptions& options) {
+    SemaphoreSpec spec;
+    spec.slot_count = parse_slot_count(options.slot_count);
+    spec.name = name;
+    check_semaphore_name(spec.name);
+    spec.directory = options.directory ? *options.directory : default_directory();
+    if (spec.directory.empty()) {
+        throw UsageError("the --dir directory name is empty");
+    }
+    return spec;
+}
+
+}  // namespace plock::cli
