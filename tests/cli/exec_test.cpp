@@ -15,14 +15,6 @@ namespace {
 
 constexpr uid_t k_nobody = 65534;
 
-std::string shell_quote(const std::string& text) {
-    std::string quoted = "'";
-    for (char character : text) {
-        quoted += character == '\'' ? std::string("'\\''") : std::string(1, character);
-    }
-    return quoted + "'";
-}
-
 // Holds LOCKFILE with `plock exec OPTIONS LOCKFILE` until the gate opens.
 Process hold_with_plock(const std::string& lock, const Gate& gate, const std::vector<std::string>& options = {}) {
     std::vector<std::string> prefix{plock_binary(), "exec"};

@@ -17,14 +17,6 @@ using namespace plock::test;
 
 namespace {
 
-std::string shell_quote(const std::string& text) {
-    std::string quoted = "'";
-    for (char character : text) {
-        quoted += character == '\'' ? std::string("'\\''") : std::string(1, character);
-    }
-    return quoted + "'";
-}
-
 // Shell: wait until PLOCK_PIDFILE holds our own PID (plock writes it the
 // moment our exec has succeeded, so we may run a moment before it is there).
 // Gives up after a few seconds, and the test sees the wrong content.
@@ -37,15 +29,6 @@ std::string trimmed(std::string text) {
         text.pop_back();
     }
     return text;
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-    std::vector<std::string> lines;
-    std::istringstream stream(text);
-    for (std::string line; std::getline(stream, line);) {
-        lines.push_back(line);
-    }
-    return lines;
 }
 
 // The command's PID as the PID file shows it, once written.

@@ -15,14 +15,6 @@ using namespace plock::test;
 
 namespace {
 
-std::string shell_quote(const std::string& text) {
-    std::string quoted = "'";
-    for (char character : text) {
-        quoted += character == '\'' ? std::string("'\\''") : std::string(1, character);
-    }
-    return quoted + "'";
-}
-
 // plock sem -n COUNT --dir DIRECTORY OPTIONS... NAME, then what follows.
 std::vector<std::string> sem(const TempDir& directory, int count, const std::vector<std::string>& options,
                              const std::string& name, const std::vector<std::string>& rest = {}) {

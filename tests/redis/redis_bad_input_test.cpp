@@ -10,18 +10,6 @@ using namespace plock::test;
 
 namespace {
 
-RunOptions with_variable(const std::string& name, const std::string& value) {
-    RunOptions options;
-    options.environment.emplace_back(name, value);
-    return options;
-}
-
-RunOptions without_variable(const std::string& name) {
-    RunOptions options;
-    options.unset_environment.push_back(name);
-    return options;
-}
-
 // Nothing listens there: reaching it would give 69, not 64.
 const std::string k_dead_url = "redis://127.0.0.1:1";
 

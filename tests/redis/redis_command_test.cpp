@@ -21,33 +21,12 @@ using namespace plock::test;
 
 namespace {
 
-RunOptions with_variable(const std::string& name, const std::string& value) {
-    RunOptions options;
-    options.environment.emplace_back(name, value);
-    return options;
-}
-
-RunOptions without_variable(const std::string& name) {
-    RunOptions options;
-    options.unset_environment.push_back(name);
-    return options;
-}
-
 using Clock = std::chrono::steady_clock;
 
 std::vector<std::string> redis_arguments(const RedisServer& server, std::vector<std::string> rest) {
     std::vector<std::string> arguments{"redis", "--url", server.url()};
     arguments.insert(arguments.end(), rest.begin(), rest.end());
     return arguments;
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-    std::vector<std::string> lines;
-    std::istringstream stream(text);
-    for (std::string line; std::getline(stream, line);) {
-        lines.push_back(line);
-    }
-    return lines;
 }
 
 bool subscribed(const RedisServer& server, const std::string& channel, int count = 1) {

@@ -377,4 +377,33 @@ void StartBarrier::release(int count) const {
 
 bool running_as_root() { return geteuid() == 0; }
 
+std::string shell_quote(const std::string& text) {
+    std::string quoted = "'";
+    for (char character : text) {
+        quoted += character == '\'' ? std::string("'\\''") : std::string(1, character);
+    }
+    return quoted + "'";
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> lines;
+    std::istringstream stream(text);
+    for (std::string line; std::getline(stream, line);) {
+        lines.push_back(line);
+    }
+    return lines;
+}
+
+RunOptions with_variable(const std::string& name, const std::string& value) {
+    RunOptions options;
+    options.environment.emplace_back(name, value);
+    return options;
+}
+
+RunOptions without_variable(const std::string& name) {
+    RunOptions options;
+    options.unset_environment.push_back(name);
+    return options;
+}
+
 }  // namespace plock::test

@@ -84,6 +84,14 @@ private:
 // Polls `condition` every millisecond until it holds or `limit` passes.
 bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds limit = 20s);
 
+// 'text' quoted for /bin/sh, whatever it holds.
+std::string shell_quote(const std::string& text);
+// The lines of `text`, without their newlines.
+std::vector<std::string> lines_of(const std::string& text);
+// Run options that set, or unset, one environment variable.
+RunOptions with_variable(const std::string& name, const std::string& value);
+RunOptions without_variable(const std::string& name);
+
 std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& content);
 bool exists(const std::string& path);
