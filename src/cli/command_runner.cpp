@@ -37,7 +37,7 @@ int run_command(const RunRequest& request) {
     spec.die_with_parent = request.die_with_parent;
     spec.signal_mask = request.original_mask;
 
-    if (logger().should_log(spdlog::level::debug)) {
+    if (logger().should_log(LogLevel::debug)) {
         logger().debug("running {}{}", join(request.argv),
                        request.replace_process ? " in place of plock" : "");
     }

@@ -82,7 +82,7 @@ std::string describe_holders(const FileLock& lock) {
     return text;
 }
 
-int report_busy(const FileLock& lock, const LockRequest& request, spdlog::level::level_enum level) {
+int report_busy(const FileLock& lock, const LockRequest& request, LogLevel level) {
     if (logger().should_log(level)) {
         logger().log(level, "{} is locked by {}", request.path, describe_holders(lock));
     }
@@ -94,9 +94,9 @@ int report_busy(const FileLock& lock, const LockRequest& request, spdlog::level:
 std::optional<int> wait_for_lock(FileLock& lock, const LockRequest& request, Clock::time_point start) {
     if (request.wait.nonblocking) {
         return report_busy(lock, request,
-                           request.quiet_conflict ? spdlog::level::info : conflict_level(request.conflict_exit_code));
+                           request.quiet_conflict ? LogLevel::info : conflict_level(request.conflict_exit_code));
     }
-    if (logger().should_log(spdlog::level::info)) {
+    if (logger().should_log(LogLevel::info)) {
         logger().info("waiting for {} lock on {}, held by {} ({})", to_string(request.mode), request.path,
                       describe_holders(lock), request.wait.describe());
     }

@@ -1,12 +1,13 @@
-// Logger set-up: one stderr sink, pattern "plock: [error: ]message".
+// The logger's output: spdlog with one stderr sink and the pattern
+// "plock: [error: ]message"; the threshold lives in Logger.
 #include "cli/log.hpp"
 
+#include <spdlog/logger.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
 #include <cstdlib>
 #include <memory>
-#include <string_view>
 
 namespace plock::cli {
 namespace {
@@ -27,59 +28,110 @@ public:
     }
 };
 
-struct LoggerState {
-    Verbosity verbosity = Verbosity::normal;
-    bool verbosity_given = false;
-    std::unique_ptr<spdlog::logger> logger;
-};
-
-LoggerState& state() {
-    static LoggerState instance;
-    return instance;
+// PLOCK_LOG, in spdlog's names (trace, debug, info, warning/warn, error/err,
+// critical, off); the default for anything else.
+LogLevel configured_threshold() {
+    const char* configured = std::getenv("PLOCK_LOG");
+    if (configured == nullptr || *configured == '\0') {
+        return LogLevel::warn;
+    }
+    const std::string_view name = configured;
+    if (name == "off") {
+        return LogLevel::off;
+    }
+    // from_str answers "off" for anything it does not know.
+    switch (spdlog::level::from_str(std::string(name))) {
+    case spdlog::level::trace:
+    case spdlog::level::debug:
+        return LogLevel::debug;
+    case spdlog::level::info:
+        return LogLevel::info;
+    case spdlog::level::err:
+    case spdlog::level::critical:
+        return LogLevel::error;
+    default:
+        return LogLevel::warn;
+    }
 }
 
-spdlog::level::level_enum level_for(const LoggerState& current) {
-    if (current.verbosity_given && current.verbosity != Verbosity::normal) {
-        return current.verbosity == Verbosity::verbose ? spdlog::level::debug : spdlog::level::err;
+spdlog::level::level_enum spdlog_level(LogLevel level) noexcept {
+    switch (level) {
+    case LogLevel::debug:
+        return spdlog::level::debug;
+    case LogLevel::info:
+        return spdlog::level::info;
+    case LogLevel::warn:
+        return spdlog::level::warn;
+    case LogLevel::error:
+        return spdlog::level::err;
+    case LogLevel::off:
+        break;
     }
-    if (const char* configured = std::getenv("PLOCK_LOG"); configured != nullptr && *configured != '\0') {
-        const auto level = spdlog::level::from_str(configured);
-        // from_str answers "off" for anything it does not know; only take
-        // "off" when it was asked for.
-        if (level != spdlog::level::off || std::string_view(configured) == "off") {
-            return level;
-        }
-    }
-    return spdlog::level::warn;
+    return spdlog::level::off;
+}
+
+// Built on the first message: most runs print none.
+spdlog::logger& output() {
+    static const std::unique_ptr<spdlog::logger> instance = [] {
+        auto sink = std::make_shared<spdlog::sinks::stderr_sink_st>();
+        auto made = std::make_unique<spdlog::logger>("plock", std::move(sink));
+        auto formatter = std::make_unique<spdlog::pattern_formatter>();
+        formatter->add_flag<LevelTag>('*').set_pattern("%n: %*%v");
+        made->set_formatter(std::move(formatter));
+        made->set_level(spdlog::level::trace);  // Logger decides what is written
+        made->flush_on(spdlog::level::trace);
+        return made;
+    }();
+    return *instance;
 }
 
 }  // namespace
 
+namespace detail {
+
+std::string substitute(std::string_view pattern, std::initializer_list<std::string_view> arguments) {
+    std::string text;
+    text.reserve(pattern.size() + 64);
+    auto next = arguments.begin();
+    for (std::size_t at = 0;;) {
+        const std::size_t placeholder = pattern.find("{}", at);
+        if (placeholder == std::string_view::npos || next == arguments.end()) {
+            text.append(pattern.substr(at));
+            return text;
+        }
+        text.append(pattern.substr(at, placeholder - at));
+        text.append(*next++);
+        at = placeholder + 2;
+    }
+}
+
+}  // namespace detail
+
+void Logger::write(LogLevel level, std::string_view message) {
+    output().log(spdlog_level(level), spdlog::string_view_t(message.data(), message.size()));
+}
+
+Logger& logger() {
+    static Logger instance(configured_threshold());
+    return instance;
+}
+
 void set_verbosity(Verbosity verbosity) {
-    LoggerState& current = state();
-    current.verbosity = verbosity;
-    current.verbosity_given = true;
-    if (current.logger) {
-        current.logger->set_level(level_for(current));
+    switch (verbosity) {
+    case Verbosity::verbose:
+        logger().set_threshold(LogLevel::debug);
+        return;
+    case Verbosity::quiet:
+        logger().set_threshold(LogLevel::error);
+        return;
+    case Verbosity::normal:
+        break;
     }
+    logger().set_threshold(configured_threshold());
 }
 
-spdlog::logger& logger() {
-    LoggerState& current = state();
-    if (!current.logger) {
-        auto sink = std::make_shared<spdlog::sinks::stderr_sink_st>();
-        current.logger = std::make_unique<spdlog::logger>("plock", std::move(sink));
-        auto formatter = std::make_unique<spdlog::pattern_formatter>();
-        formatter->add_flag<LevelTag>('*').set_pattern("%n: %*%v");
-        current.logger->set_formatter(std::move(formatter));
-        current.logger->set_level(level_for(current));
-        current.logger->flush_on(spdlog::level::trace);
-    }
-    return *current.logger;
-}
-
-spdlog::level::level_enum conflict_level(int conflict_exit_code) noexcept {
-    return conflict_exit_code == 0 ? spdlog::level::info : spdlog::level::warn;
+LogLevel conflict_level(int conflict_exit_code) noexcept {
+    return conflict_exit_code == 0 ? LogLevel::info : LogLevel::warn;
 }
 
 }  // namespace plock::cli

@@ -151,7 +151,7 @@ int run_guarded(const Settings& settings) {
     const auto start = Clock::now();
     AcquireResult result = guard.acquire(start, wait_ending_signals());  // one attempt
     if (result.status == AcquireResult::Status::busy && !settings.wait.nonblocking) {
-        if (logger().should_log(spdlog::level::info)) {
+        if (logger().should_log(LogLevel::info)) {
             logger().info("waiting for {}, held by {} ({})", settings.path,
                           describe_guard_holder(guard), settings.wait.describe());
         }
@@ -160,7 +160,7 @@ int run_guarded(const Settings& settings) {
     const bool busy = result.status == AcquireResult::Status::busy ||
                       result.status == AcquireResult::Status::timed_out;
     if (busy && settings.replace) {
-        if (logger().should_log(spdlog::level::info)) {
+        if (logger().should_log(LogLevel::info)) {
             logger().info("{} is held by {}; replacing it (grace {})", settings.path,
                           describe_guard_holder(guard), format_seconds(settings.grace));
         }

@@ -232,7 +232,7 @@ int run_semaphore(const SemaphoreOptions& options, const CommandWords& words) {
         return settings.conflict_exit_code;
     }
     if (result.status == Status::busy) {
-        if (logger().should_log(spdlog::level::info)) {
+        if (logger().should_log(LogLevel::info)) {
             logger().info("waiting for a slot of {} ({}), held: {}", describe(spec), settings.wait.describe(),
                           describe_slot_holders(spec));
         }

@@ -117,7 +117,7 @@ int run_update(const UpdateOptions& options, const CommandWords& words) {
         return status;
     }
     replacement.commit(old);
-    if (logger().should_log(spdlog::level::info)) {
+    if (logger().should_log(LogLevel::info)) {
         struct stat written {};
         fstat(replacement.fd(), &written);
         logger().info("replaced {} ({} bytes)", target, written.st_size);
