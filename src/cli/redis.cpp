@@ -1,15 +1,11 @@
 // `plock redis`: hold a lock (or one of N permits) kept in a Redis server
 // while a command runs, renewing its lease, and stop the command before the
 // lease can end if it cannot be renewed.
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cstdlib>
-#include <cstring>
 #include <memory>
 
 #include "cli/app.hpp"
 #include "cli/log.hpp"
+#include "cli/redis_options.hpp"
 #include "plock/child.hpp"
 #include "plock/error.hpp"
 #include "plock/exit_code.hpp"
@@ -20,13 +16,9 @@
 namespace plock::cli {
 namespace {
 
-constexpr std::size_t k_max_password_file_size = 64 * 1024;
-
 struct RedisOptions {
     std::string name;
-    std::optional<std::string> url;
-    std::optional<std::string> password_file;
-    std::optional<std::string> key_prefix;
+    RedisServerOptions server;
     std::optional<std::string> lease;
     std::optional<std::string> permits;
     WaitOptions wait;
@@ -42,54 +34,6 @@ struct Settings {
     int conflict_exit_code = exit_code::k_conflict;
     std::vector<std::string> command;
 };
-
-std::optional<std::string> environment_value(const char* name) {
-    const char* value = std::getenv(name);
-    return value != nullptr && *value != '\0' ? std::optional<std::string>(value) : std::nullopt;
-}
-
-[[noreturn]] void password_file_unreadable(const std::string& path, int error) {
-    if (error == EACCES || error == EPERM) {
-        throw SystemError(Operation::read, "the password file " + path, error);
-    }
-    throw UsageError("cannot read --password-file " + path + ": " + std::strerror(error));
-}
-
-std::string read_password_file(const std::string& path) {
-    const UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-    if (!fd) {
-        password_file_unreadable(path, errno);
-    }
-    std::string content;
-    char buffer[4096];
-    for (;;) {
-        const ssize_t count = retry_on_eintr([&] { return read(fd.get(), buffer, sizeof buffer); });
-        if (count < 0) {
-            password_file_unreadable(path, errno);
-        }
-        if (count == 0) {
-            break;
-        }
-        content.append(buffer, static_cast<std::size_t>(count));
-        if (content.size() > k_max_password_file_size) {
-            throw UsageError("the password file " + path + " is larger than 64 KiB");
-        }
-    }
-    // One line, as `echo secret > file` writes it.
-    if (!content.empty() && content.back() == '\n') {
-        content.pop_back();
-        if (!content.empty() && content.back() == '\r') {
-            content.pop_back();
-        }
-    }
-    if (content.empty()) {
-        throw UsageError("the password file " + path + " is empty");
-    }
-    if (content.find('\n') != std::string::npos) {
-        throw UsageError("the password file " + path + " has more than one line");
-    }
-    return content;
-}
 
 unsigned parse_permits(const std::string& text) {
     const auto invalid = [&] {
@@ -118,27 +62,8 @@ Settings validate(const RedisOptions& options, const CommandWords& words) {
     if (settings.command.empty()) {
         throw UsageError("no command given: put it after '--' or use -c STRING");
     }
-    if (options.url) {
-        settings.endpoint = parse_redis_url(*options.url, "--url");
-    } else if (const auto from_environment = environment_value("PLOCK_REDIS_URL")) {
-        settings.endpoint = parse_redis_url(*from_environment, "PLOCK_REDIS_URL");
-    } else {
-        settings.endpoint = parse_redis_url(k_default_redis_url);
-    }
-    if (options.password_file) {
-        settings.endpoint.password = read_password_file(*options.password_file);
-    } else if (auto password = environment_value("PLOCK_REDIS_PASSWORD")) {
-        settings.endpoint.password = std::move(password);
-    }
-    if (!settings.endpoint.user.empty() && !settings.endpoint.password) {
-        throw UsageError("the Redis URL names the user '" + settings.endpoint.user +
-                         "' but no password: give it in PLOCK_REDIS_PASSWORD or --password-file");
-    }
-
-    settings.spec.name = options.name;
-    if (options.key_prefix) {
-        settings.spec.key_prefix = *options.key_prefix;
-    }
+    settings.endpoint = redis_endpoint(options.server);
+    settings.spec = redis_lock_spec(options.name, options.server);
     if (options.lease) {
         const auto lease = parse_seconds("--lease", *options.lease);
         if (lease < k_minimum_lease) {
@@ -172,10 +97,6 @@ std::string describe_holders(const RedisLock& lock) {
         text += format_seconds(*remaining) + " unless renewed";
     }
     return text;
-}
-
-spdlog::level::level_enum conflict_level(int conflict_exit_code) {
-    return conflict_exit_code == 0 ? spdlog::level::info : spdlog::level::warn;
 }
 
 // Takes the lock as the settings say; an exit status when the run ends here.
@@ -354,19 +275,11 @@ int run_redis_command(const RedisOptions& options, const CommandWords& words) {
 void define_redis(CLI::App& command, Dispatch& dispatch) {
     auto options = std::make_shared<RedisOptions>();
     command.add_option("NAME", options->name, "The lock's name; its Redis key is PREFIX+NAME")->required();
+    add_redis_server_options(command, options->server);
     const auto text_option = [&](const char* name, std::optional<std::string>& target, const char* help) {
         return command.add_option_function<std::string>(
             name, [&target](const std::string& text) { target = text; }, help);
     };
-    text_option("--url", options->url,
-                "The server: redis://[USER[:PASSWORD]@]HOST[:PORT][/DB] or unix:///PATH[?db=DB] "
-                "(default: $PLOCK_REDIS_URL, or redis://127.0.0.1:6379)")
-        ->option_text("URL");
-    text_option("--password-file", options->password_file,
-                "Read the password from FILE (default: $PLOCK_REDIS_PASSWORD, or the URL's)")
-        ->option_text("FILE");
-    text_option("--key-prefix", options->key_prefix, "Prefix of the Redis keys (default: plock:)")
-        ->option_text("PREFIX");
     text_option("--lease", options->lease,
                 "Lease in SECONDS (default 30, at least 1), renewed every third of it while the "
                 "command runs")

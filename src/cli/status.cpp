@@ -1,6 +1,7 @@
 // `plock status`: who holds these locks (files, a semaphore's slots, a PID
-// file), who waits for them. It only reads /proc and the PID file: nothing is
-// opened for writing, created or locked.
+// file, a lock or semaphore in Redis), who waits for them. It only reads
+// /proc, the PID file and (with read-only commands) Redis: nothing is opened
+// for writing, created or locked.
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,9 +11,11 @@
 #include "cli/app.hpp"
 #include "cli/exit_status.hpp"
 #include "cli/log.hpp"
+#include "cli/redis_options.hpp"
 #include "cli/semaphore_options.hpp"
 #include "cli/status_report.hpp"
 #include "plock/error.hpp"
+#include "plock/redis_status.hpp"
 
 namespace plock::cli {
 namespace {
@@ -22,6 +25,8 @@ struct StatusOptions {
     std::optional<std::string> semaphore;
     SemaphoreLocationOptions location;
     std::optional<std::string> pid_file;
+    std::optional<std::string> redis;
+    RedisServerOptions server;
     bool json = false;
     bool quiet = false;
 };
@@ -61,15 +66,34 @@ StatusEntry query_pid_file_status(const std::string& path) {
     }
 }
 
+StatusEntry query_redis(const std::string& name, const RedisServerOptions& options) {
+    const RedisEndpoint endpoint = redis_endpoint(options);
+    const RedisLockSpec spec = redis_lock_spec(name, options);
+    try {
+        return RedisStatus{name, spec.key(), endpoint.display(), inspect_redis_lock(endpoint, spec)};
+    } catch (const SystemError& error) {
+        logger().error("{}", error.what());
+        return StatusError{"redis", name, error.what(), exit_code_for(error)};
+    }
+}
+
 // Exactly one kind of lock per run; the entries to report, in order.
 std::vector<StatusEntry> query(const StatusOptions& options) {
-    const int kinds = (options.paths.empty() ? 0 : 1) + (options.semaphore ? 1 : 0) + (options.pid_file ? 1 : 0);
+    const int kinds = (options.paths.empty() ? 0 : 1) + (options.semaphore ? 1 : 0) + (options.pid_file ? 1 : 0) +
+                      (options.redis ? 1 : 0);
     if (kinds != 1) {
-        throw UsageError(kinds == 0 ? "nothing to look at: give lock files (PATH...), --sem NAME or --pidfile PIDFILE"
-                                    : "give only one of PATH..., --sem NAME and --pidfile PIDFILE");
+        throw UsageError(kinds == 0 ? "nothing to look at: give lock files (PATH...), --sem NAME, --pidfile PIDFILE "
+                                      "or --redis NAME"
+                                    : "give only one of PATH..., --sem NAME, --pidfile PIDFILE and --redis NAME");
     }
     if (!options.semaphore && (options.location.slot_count || options.location.directory)) {
         throw UsageError("-n/--slots and --dir only go with --sem NAME");
+    }
+    if (!options.redis && options.server.any()) {
+        throw UsageError("--url, --password-file and --key-prefix only go with --redis NAME");
+    }
+    if (options.redis) {
+        return {query_redis(*options.redis, options.server)};
     }
     if (options.semaphore) {
         return {query_semaphore(semaphore_spec(*options.semaphore, options.location))};
@@ -115,6 +139,13 @@ void define_status(CLI::App& command, Dispatch& dispatch) {
             "--pidfile", [options](const std::string& text) { options->pid_file = text; },
             "Instead of PATH...: show the PID file as plock pidguard sees it (running, stale or absent)")
         ->option_text("PIDFILE");
+    command
+        .add_option_function<std::string>(
+            "--redis", [options](const std::string& text) { options->redis = text; },
+            "Instead of PATH...: show the lock or semaphore NAME kept in Redis (as plock redis): holder "
+            "tokens, remaining leases, fencing counter; read-only")
+        ->option_text("NAME");
+    add_redis_server_options(command, options->server);
     auto* json = command.add_flag("--json", options->json,
                                   "Print one JSON document (schema in plock(1), STATUS JSON)");
     auto* quiet = command.add_flag("-q,--quiet", options->quiet,
@@ -123,24 +154,26 @@ void define_status(CLI::App& command, Dispatch& dispatch) {
     command.footer(
         "Usage: plock status [--json | -q] PATH...\n"
         "       plock status [--json | -q] --sem NAME -n N [--dir DIR]\n"
-        "       plock status [--json | -q] --pidfile PIDFILE\n\n"
+        "       plock status [--json | -q] --pidfile PIDFILE\n"
+        "       plock status [--json | -q] --redis NAME [--url URL] [--password-file FILE] [--key-prefix PREFIX]\n\n"
         "Examples:\n"
         "  plock status /var/lock/backup.lock                   # who holds it, who waits\n"
         "  plock status -q /var/lock/backup.lock || echo busy   # exit 0: free, 1: held\n"
         "  plock status --sem gpu -n 2                          # which slots are held, by whom\n"
         "  plock status --pidfile /run/web.pid                  # running, stale or absent\n"
+        "  plock status --redis deploy --url redis://ci:6379    # holder token, lease left, fencing counter\n"
         "  plock status --json /var/lock/*.lock | jq -r '.locks[] | select(.state == \"held\") | .path'\n\n"
         "For each holder: mode, method, PID, command line, and how long it has held the lock\n"
         "(\"held <=\": since its process started, an upper bound). Exit status: 0 when every lock\n"
         "is free (a PID file stale or absent, no slot held), 1 when one is held, 66 when a PATH\n"
-        "does not exist; see 'plock --help'.");
+        "does not exist, 69 when the Redis server cannot be reached; see 'plock --help'.");
     run_when_chosen(command, dispatch, [options](const CommandWords& words) { return run_status(*options, words); });
 }
 
 }  // namespace
 
 const SubcommandDefinition k_status_command{
-    "status", "Show who holds and who waits for locks: files, a semaphore's slots, a PID file (exit 0: free, 1: held)",
+    "status", "Show who holds and who waits for a lock file, semaphore, PID file or Redis lock (exit 0: free, 1: held)",
     define_status};
 
 }  // namespace plock::cli

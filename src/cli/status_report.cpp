@@ -288,6 +288,72 @@ void write_pid_file_text(std::ostream& out, const PidFileStatus& status) {
     out << "absent: nothing is running\n";
 }
 
+std::string_view redis_kind(RedisLockState::Kind kind) {
+    switch (kind) {
+    case RedisLockState::Kind::lock:
+        return "lock";
+    case RedisLockState::Kind::semaphore:
+        return "semaphore";
+    case RedisLockState::Kind::free:
+        break;
+    }
+    return "none";
+}
+
+json optional_milliseconds(const std::optional<std::chrono::milliseconds>& value) {
+    return value ? json(std::chrono::duration<double>(*value).count()) : json(nullptr);
+}
+
+json redis_json(const RedisStatus& status) {
+    json holders = json::array();
+    for (const RedisHolderState& holder : status.state.holders) {
+        holders.push_back(json{{"token", holder.token},
+                               {"permit", holder.permit ? json(*holder.permit) : json(nullptr)},
+                               {"fencing_token", holder.fencing_token ? json(*holder.fencing_token) : json(nullptr)},
+                               {"lease_remaining_seconds", optional_milliseconds(holder.remaining)}});
+    }
+    const auto& counter = status.state.fencing_counter;
+    return json{{"type", "redis"},
+                {"name", status.name},
+                {"key", status.key},
+                {"server", status.server},
+                {"state", status.held() ? "held" : "free"},
+                {"kind", redis_kind(status.state.kind)},
+                {"fencing_counter", counter ? json(*counter) : json(nullptr)},
+                {"holders", std::move(holders)}};
+}
+
+std::string lease_text(const std::optional<std::chrono::milliseconds>& remaining) {
+    return remaining ? "lease ends in " + format_duration(*remaining) : std::string("no expiry");
+}
+
+void write_redis_text(std::ostream& out, const RedisStatus& status) {
+    const RedisLockState& state = status.state;
+    const std::string counter = state.fencing_counter ? std::to_string(*state.fencing_counter) : "none";
+    out << status.key << " on " << status.server << ": ";
+    switch (state.kind) {
+    case RedisLockState::Kind::free:
+        out << "free (fencing counter " << counter << ")\n";
+        return;
+    case RedisLockState::Kind::lock: {
+        const RedisHolderState& holder = state.holders.front();
+        out << "held, " << lease_text(holder.remaining) << " (fencing counter " << counter << ")\n"
+            << "  holder  token " << holder.token << '\n';
+        return;
+    }
+    case RedisLockState::Kind::semaphore:
+        break;
+    }
+    out << "semaphore, " << state.holders.size() << (state.holders.size() == 1 ? " permit" : " permits")
+        << " held (fencing counter " << counter << ")\n";
+    for (const RedisHolderState& holder : state.holders) {
+        out << "  permit " << (holder.permit ? std::to_string(*holder.permit) : std::string("?")) << "  token "
+            << holder.token << "  fencing token "
+            << (holder.fencing_token ? std::to_string(*holder.fencing_token) : std::string("?")) << "  "
+            << lease_text(holder.remaining) << '\n';
+    }
+}
+
 }  // namespace
 
 std::size_t SemaphoreStatus::held_slots() const noexcept {
@@ -317,6 +383,7 @@ void write_status_text(std::ostream& out, const std::vector<StatusEntry>& entrie
         std::visit(Overloaded{[&](const FileLockStatus& status) { write_file_text(out, status); },
                               [&](const SemaphoreStatus& status) { write_semaphore_text(out, status); },
                               [&](const PidFileStatus& status) { write_pid_file_text(out, status); },
+                              [&](const RedisStatus& status) { write_redis_text(out, status); },
                               [](const StatusError&) {}},  // reported on stderr
                    entry);
     }
@@ -328,6 +395,7 @@ std::string status_json(const std::vector<StatusEntry>& entries, std::chrono::sy
         locks.push_back(std::visit(Overloaded{[&](const FileLockStatus& status) { return file_json(status, now); },
                                               [](const SemaphoreStatus& status) { return semaphore_json(status); },
                                               [](const PidFileStatus& status) { return pid_file_json(status); },
+                                              [](const RedisStatus& status) { return redis_json(status); },
                                               [](const StatusError& error) { return error_json(error); }},
                                    entry));
     }

@@ -3,7 +3,7 @@
 //
 // Each kind of lock is one alternative of StatusEntry with its own text and
 // JSON rendering in status_report.cpp; std::visit makes the compiler point at
-// every place a new kind (semaphore, PID file, Redis) must be handled.
+// every place a new kind (semaphore, PID file, Redis lock) must be handled.
 #pragma once
 
 #include <chrono>
@@ -14,6 +14,7 @@
 
 #include "plock/lock_status.hpp"
 #include "plock/pid_guard.hpp"
+#include "plock/redis_status.hpp"
 #include "plock/semaphore.hpp"
 
 namespace plock::cli {
@@ -33,15 +34,24 @@ struct PidFileStatus {
     bool held() const noexcept { return state.status == PidFileState::Status::running; }
 };
 
+// `plock status --redis`: a lock or semaphore kept in Redis.
+struct RedisStatus {
+    std::string name;    // as given
+    std::string key;     // PREFIX+NAME
+    std::string server;  // the URL without its password
+    RedisLockState state;
+    bool held() const noexcept { return state.held(); }
+};
+
 // A lock that could not be looked at; its message went to stderr too.
 struct StatusError {
-    std::string type;  // "file", "semaphore", "pidfile"
+    std::string type;  // "file", "semaphore", "pidfile", "redis"
     std::string name;  // the path or name asked about
     std::string message;
     int exit_status = 0;
 };
 
-using StatusEntry = std::variant<FileLockStatus, SemaphoreStatus, PidFileStatus, StatusError>;
+using StatusEntry = std::variant<FileLockStatus, SemaphoreStatus, PidFileStatus, RedisStatus, StatusError>;
 
 // 0 when every lock is free, 1 when one is held, the first error's status
 // when a lock could not be looked at (exit_code::k_status_table).
