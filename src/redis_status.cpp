@@ -11,7 +11,7 @@ namespace plock {
 namespace {
 
 // The replies of the queued commands, in this order.
-enum Reply : std::size_t { type, value, ttl, members, fencing, time, count };
+enum Reply : std::size_t { type, value, ttl, members, fencing, time, subscribers, count };
 
 std::optional<long long> to_integer(std::string_view text) {
     long long number = 0;
@@ -79,6 +79,7 @@ RedisLockState inspect_redis_lock(const RedisEndpoint& endpoint, const RedisLock
         {"ZRANGE", key, "0", "-1", "WITHSCORES"},  // an error reply for a lock
         {"GET", spec.fencing_key()},
         {"TIME"},
+        {"PUBSUB", "NUMSUB", spec.channel()},
         {"EXEC"}};
     for (const auto& command : commands) {
         client.send(command, deadline);
@@ -101,6 +102,12 @@ RedisLockState inspect_redis_lock(const RedisEndpoint& endpoint, const RedisLock
     RedisLockState state;
     if (replies[fencing].type == RedisValue::Type::string) {
         state.fencing_counter = to_integer(replies[fencing].text);
+    }
+    // NUMSUB answers [channel, count].
+    if (const RedisValue& numsub = replies[subscribers];
+        numsub.type == RedisValue::Type::array && numsub.elements.size() == 2 &&
+        numsub.elements[1].type == RedisValue::Type::integer) {
+        state.waiters = numsub.elements[1].integer;
     }
     const std::string& key_type = replies[type].text;
     if (key_type == "none") {

@@ -2,7 +2,7 @@
 // changing anything: for `plock status --redis`.
 //
 // One MULTI/EXEC transaction of read-only commands (TYPE, GET, PTTL, ZRANGE,
-// TIME and GET of the fencing counter) gives a consistent snapshot in one
+// TIME, GET of the fencing counter, PUBSUB NUMSUB of the release channel) gives a consistent snapshot in one
 // round trip; it needs no script, so it also works against a replica and for
 // an ACL user that may only read.
 #pragma once
@@ -36,6 +36,9 @@ struct RedisLockState {
     // The last fencing token handed out (a lock's holder has this one);
     // nullopt when the counter does not exist yet.
     std::optional<long long> fencing_counter;
+    // Clients subscribed to the release channel: plock redis runs waiting
+    // for this lock (PUBSUB NUMSUB; a server-wide count, all databases).
+    long long waiters = 0;
 
     bool held() const noexcept { return !holders.empty(); }
 };

@@ -320,7 +320,8 @@ json redis_json(const RedisStatus& status) {
                 {"state", status.held() ? "held" : "free"},
                 {"kind", redis_kind(status.state.kind)},
                 {"fencing_counter", counter ? json(*counter) : json(nullptr)},
-                {"holders", std::move(holders)}};
+                {"holders", std::move(holders)},
+                {"waiters", status.state.waiters}};
 }
 
 std::string lease_text(const std::optional<std::chrono::milliseconds>& remaining) {
@@ -330,14 +331,15 @@ std::string lease_text(const std::optional<std::chrono::milliseconds>& remaining
 void write_redis_text(std::ostream& out, const RedisStatus& status) {
     const RedisLockState& state = status.state;
     const std::string counter = state.fencing_counter ? std::to_string(*state.fencing_counter) : "none";
+    const std::string waiting = state.waiters != 0 ? ", " + std::to_string(state.waiters) + " waiting" : "";
     out << status.key << " on " << status.server << ": ";
     switch (state.kind) {
     case RedisLockState::Kind::free:
-        out << "free (fencing counter " << counter << ")\n";
+        out << "free" << waiting << " (fencing counter " << counter << ")\n";
         return;
     case RedisLockState::Kind::lock: {
         const RedisHolderState& holder = state.holders.front();
-        out << "held, " << lease_text(holder.remaining) << " (fencing counter " << counter << ")\n"
+        out << "held, " << lease_text(holder.remaining) << waiting << " (fencing counter " << counter << ")\n"
             << "  holder  token " << holder.token << '\n';
         return;
     }
@@ -345,7 +347,7 @@ void write_redis_text(std::ostream& out, const RedisStatus& status) {
         break;
     }
     out << "semaphore, " << state.holders.size() << (state.holders.size() == 1 ? " permit" : " permits")
-        << " held (fencing counter " << counter << ")\n";
+        << " held" << waiting << " (fencing counter " << counter << ")\n";
     for (const RedisHolderState& holder : state.holders) {
         out << "  permit " << (holder.permit ? std::to_string(*holder.permit) : std::string("?")) << "  token "
             << holder.token << "  fencing token "

@@ -70,6 +70,9 @@ TEST_CASE("a held lock shows its holder's token and remaining lease and the fenc
                                                                             gate.hold_command()});
     REQUIRE(gate.wait_ready());
     const std::string token = lines_of(read_file(directory / "token")).at(0);
+    // A waiter subscribes to the release channel: status counts it.
+    Process waiter = Process::start_plock({"redis", "--url", server.url(), "-w", "60", "deploy", "--", "true"});
+    REQUIRE(wait_until([&] { return server.cli({"PUBSUB", "NUMSUB", "plock:deploy"}) == "plock:deploy\n1"; }));
     const std::string before = snapshot(server);
 
     const RedisLockState state = inspect_redis_lock(endpoint_of(server), named("deploy"));
@@ -80,6 +83,7 @@ TEST_CASE("a held lock shows its holder's token and remaining lease and the fenc
     CHECK(state.holders[0].remaining->count() > 10'000);
     CHECK(state.holders[0].remaining->count() <= 20'000);
     CHECK(state.fencing_counter == 3);
+    CHECK(state.waiters == 1);
 
     const Result text = status_of(server, {"--redis", "deploy"});
     INFO(text.err);
@@ -87,7 +91,7 @@ TEST_CASE("a held lock shows its holder's token and remaining lease and the fenc
     const auto lines = lines_of(text.out);
     REQUIRE(lines.size() == 2);
     CHECK_THAT(lines[0], Catch::Matches("plock:deploy on redis://127\\.0\\.0\\.1:[0-9]+: held, lease ends in "
-                                        "1[0-9]\\.[0-9]s \\(fencing counter 3\\)"));
+                                        "1[0-9]\\.[0-9]s, 1 waiting \\(fencing counter 3\\)"));
     CHECK(lines[1] == "  holder  token " + token);
 
     const Result as_json = status_of(server, {"--json", "--redis", "deploy"});
@@ -107,12 +111,15 @@ TEST_CASE("a held lock shows its holder's token and remaining lease and the fenc
     CHECK(lock["holders"][0]["permit"].is_null());
     CHECK(lock["holders"][0]["fencing_token"].is_null());
     CHECK(lock["holders"][0]["lease_remaining_seconds"].get<double>() > 10.0);
+    CHECK(lock["waiters"] == 1);
 
     // Looking is read-only: the same keys, values and types afterwards.
     CHECK(snapshot(server) == before);
     gate.open();
     CHECK(holder.wait() == 0);
+    CHECK(waiter.wait() == 0);
     CHECK(status_of(server, {"-q", "--redis", "deploy"}).status == exit_code::k_status_free);
+    CHECK(inspect_redis_lock(endpoint_of(server), named("deploy")).fencing_counter == 4);
 }
 
 TEST_CASE("a semaphore's permits are listed by permit with fencing tokens and leases", "[redis_status]") {
