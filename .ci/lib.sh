@@ -25,10 +25,16 @@ install_missing_packages() {
     fi
 }
 
-# build DIRECTORY [cmake options...]
+# build DIRECTORY [cmake options...] [-- cmake --build options, such as --target T...]
 build() {
     local build_dir=$1
     shift
-    cmake -S "$source_dir" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
-    cmake --build "$build_dir"
+    local configure=()
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do
+        configure+=("$1")
+        shift
+    done
+    [ $# -gt 0 ] && shift
+    cmake -S "$source_dir" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${configure[@]}" >/dev/null
+    cmake --build "$build_dir" "$@"
 }
