@@ -233,6 +233,7 @@ public:
         bool restart_next = true;
         bool paused = false;
         Clock::time_point resume_at{};
+        Clock::time_point armed_at{};
 
         while (Clock::now() < end) {
             reap();
@@ -248,7 +249,14 @@ public:
                     m_server->resume();
                     paused = false;
                     next_fault = now + fault_period;
-                } else if (!paused && now >= next_fault) {
+                } else if (!paused && !m_armed && now >= next_fault) {
+                    // The next contender stays inside for longer than the
+                    // lease; the fault strikes once it is in.
+                    m_armed = true;
+                    m_fault_run.clear();
+                    armed_at = now;
+                } else if (m_armed && (fault_holder_inside() || now >= armed_at + 10s)) {
+                    m_armed = false;
                     if (restart_next) {
                         restart_server();
                         next_fault = Clock::now() + fault_period;
@@ -284,8 +292,14 @@ private:
     void start_contender() {
         RunRecord run;
         run.id = "r" + std::to_string(++m_sequence);
+        std::string hold = std::to_string(m_scenario.hold_microseconds);
+        if (m_armed && m_fault_run.empty()) {
+            m_fault_run = run.id;
+            const auto lease = std::chrono::duration_cast<std::chrono::microseconds>(m_scenario.lease).count();
+            hold = std::to_string(lease + 1000000) + "-" + std::to_string(lease + 1000000);
+        }
         const std::vector<std::string> worker{worker_binary(), m_directory.path(), run.id, m_scenario.worker_mode,
-                                              std::to_string(m_scenario.hold_microseconds)};
+                                              hold};
         const auto argv = m_scenario.command(worker, m_directory.path(), m_server ? m_server->url() : "");
         run.error_path = m_directory / ("stderr." + run.id);
         run.spawned = now_ns();
@@ -293,6 +307,15 @@ private:
         ++m_totals.iterations;
         m_running.push_back(m_runs.size());
         m_runs.push_back(std::move(run));
+    }
+
+    // The contender chosen to be inside when the server fails holds the marker.
+    bool fault_holder_inside() const {
+        if (m_fault_run.empty()) return false;
+        const std::string marker = read_file(m_directory / "inside.c");
+        return marker.size() > m_fault_run.size() + 1 &&
+               marker.compare(marker.size() - m_fault_run.size() - 2, m_fault_run.size() + 2,
+                              " " + m_fault_run + "\n") == 0;
     }
 
     // Reaps the contenders that ended and the orphans handed to us.
@@ -331,7 +354,9 @@ private:
     void kill_someone() {
         if (m_running.empty()) return;
         std::uniform_int_distribution<std::size_t> pick(0, m_running.size() - 1);
-        const pid_t contender = m_runs[m_running[pick(m_random)]].pid;
+        const RunRecord& chosen = m_runs[m_running[pick(m_random)]];
+        if (chosen.id == m_fault_run) return;  // it must live to see the fault
+        const pid_t contender = chosen.pid;
         pid_t target = contender;
         const auto children = all_children(contender);
         if (!children.empty() && std::bernoulli_distribution(0.6)(m_random)) {
@@ -663,6 +688,8 @@ private:
     std::map<std::string, long long> m_entered;
     std::vector<std::string> m_samples;
     long m_sequence = 0;
+    bool m_armed = false;     // a server fault waits for its holder
+    std::string m_fault_run;  // that holder
     Totals m_totals;
 };
 

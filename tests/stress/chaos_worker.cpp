@@ -3,13 +3,14 @@
 // read-increment-write of a shared counter and records what it saw in an
 // event log the driver checks afterwards (see chaos.hpp for the checks).
 //
-//   plock_chaos_worker DIR RUN_ID MODE HOLD_MICROSECONDS
+//   plock_chaos_worker DIR RUN_ID MODE HOLD
 //     MODE  file    the counter is DIR/counter.c, replaced with rename(2)
 //           slot    one counter and marker per slot: DIR/counter.sK, K from
 //                   PLOCK_SLOT (the semaphore's slot), which must be below
 //                   PLOCK_CHAOS_SLOTS
 //           filter  the counter is stdin, the new value goes to stdout
 //                   (`plock update` writes it back)
+//     HOLD  MAX or MIN-MAX: microseconds to stay inside, at random
 //
 // The counter holds "VALUE WRITER\n": WRITER is the run that wrote VALUE.
 // Every run logs the VALUE and WRITER it read before it writes, so the chain
@@ -147,13 +148,15 @@ Counter parse_counter(const std::string& text) {
 
 int main(int argc, char** argv) {
     if (argc != 5) {
-        std::fprintf(stderr, "usage: plock_chaos_worker DIR RUN_ID file|slot|filter HOLD_MICROSECONDS\n");
+        std::fprintf(stderr, "usage: plock_chaos_worker DIR RUN_ID file|slot|filter [MIN-]MAX_MICROSECONDS\n");
         return 64;
     }
     const std::string directory = argv[1];
     const std::string run = argv[2];
     const std::string mode = argv[3];
-    const long hold_limit = std::atol(argv[4]);
+    const char* dash = std::strchr(argv[4], '-');
+    const long hold_minimum = dash ? std::atol(argv[4]) : 0;
+    const long hold_limit = std::atol(dash ? dash + 1 : argv[4]);
     g_events_path = directory + "/events";
     const long long entered = monotonic_ns();
     log_event("enter run=" + run + " start=" + std::to_string(entered));
@@ -228,7 +231,7 @@ int main(int argc, char** argv) {
     // let someone in, and for the killer to hit a holder.
     if (hold_limit > 0) {
         std::random_device seed;
-        std::uniform_int_distribution<long> hold(0, hold_limit);
+        std::uniform_int_distribution<long> hold(hold_minimum, hold_limit);
         usleep(static_cast<useconds_t>(hold(seed)));
     }
 
