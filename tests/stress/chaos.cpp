@@ -74,6 +74,22 @@ pid_t parent_of(pid_t pid) {
     return parent;
 }
 
+// "PID STATE wchan=... syscall=... stderr-less cmdline", for it and its
+// descendants: what a process that does not end is doing.
+std::string describe_process_tree(pid_t pid) {
+    const std::string proc = "/proc/" + std::to_string(pid);
+    std::string stat = read_file(proc + "/stat");
+    const auto paren = stat.rfind(')');
+    std::string text = std::to_string(pid) + " state=" +
+                       (paren != std::string::npos && paren + 2 < stat.size() ? stat.substr(paren + 2, 1) : "?") +
+                       " wchan=" + read_file(proc + "/wchan") + " syscall=" + lines_of(read_file(proc + "/syscall") + "\n")[0];
+    std::string command = read_file(proc + "/cmdline");
+    std::replace(command.begin(), command.end(), '\0', ' ');
+    text += " cmd=" + command.substr(0, 120);
+    for (const pid_t child : all_children(pid)) text += " | child " + describe_process_tree(child);
+    return text;
+}
+
 // Orphans are handed to us rather than to init, so that we reap them and can
 // tell when the last one has ended. Undone at the end of the scenario.
 class SubreaperScope {
@@ -364,7 +380,8 @@ private:
         }
         const int pidfd = pidfd_open(target);
         if (pidfd < 0) return;
-        if (target != contender && parent_of(target) != contender) {
+        if (target != contender && (parent_of(target) != contender ||
+                                    (m_scenario.only_worker_children && !runs_worker(target)))) {
             close(pidfd);
             return;
         }
@@ -384,6 +401,13 @@ private:
             return;
         }
         close(pidfd);
+    }
+
+    static bool runs_worker(pid_t pid) {
+        char target[4096];
+        const std::string link = "/proc/" + std::to_string(pid) + "/exe";
+        const ssize_t length = readlink(link.c_str(), target, sizeof target - 1);
+        return length > 0 && std::string(target, static_cast<std::size_t>(length)) == worker_binary();
     }
 
     void continue_stopped(bool all) {
@@ -430,7 +454,8 @@ private:
         for (const std::size_t index : m_running) {
             ++m_totals.unfinished;
             m_totals.problems.push_back("run " + m_runs[index].id + " (PID " + std::to_string(m_runs[index].pid) +
-                                        ") did not end within 120 s of the end");
+                                        ") did not end within 120 s of the end: " +
+                                        describe_process_tree(m_runs[index].pid));
             kill(m_runs[index].pid, SIGKILL);
         }
         const pid_t server = m_server ? m_server->pid() : -1;

@@ -39,6 +39,11 @@ struct Scenario {
     bool kill = true;      // run the killer
     // The killer strikes every kill_interval / 3 to 5 kill_interval / 3.
     std::chrono::milliseconds kill_interval{60};
+    // Signal only children that run the worker. For sanitizer builds:
+    // LeakSanitizer's leak check at exit runs in a child process that stops
+    // the parent's threads; killing that child hangs LSan (not plock) in a
+    // sched_yield loop forever.
+    bool only_worker_children = false;
     bool redis = false;    // start a redis-server, restart and pause it
     unsigned slots = 1;    // > 1: per-slot counters and markers (plock sem)
     std::chrono::milliseconds lease{2000};  // redis: --lease

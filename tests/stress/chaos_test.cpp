@@ -106,6 +106,7 @@ Scenario base(const std::string& name) {
     // Under the sanitizers a plock start costs a third of a second: strike
     // less often, so that enough runs still get through.
     scenario.kill_interval = std::chrono::milliseconds(PLOCK_TEST_SANITIZED ? 300 : 60);
+    scenario.only_worker_children = PLOCK_TEST_SANITIZED;
     return scenario;
 }
 
