@@ -156,7 +156,7 @@ void check_semaphore_name(std::string_view name) {
     for (const char character : name) {
         const auto code = static_cast<unsigned char>(character);
         if (code < 0x20 || code == 0x7f) {
-            throw UsageError("invalid semaphore name: it must not contain control characters");
+            throw UsageError("invalid semaphore name " + quoted + ": it must not contain control characters");
         }
     }
 }
