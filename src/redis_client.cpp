@@ -275,6 +275,8 @@ void RedisClient::send(const std::vector<std::string>& arguments, Clock::time_po
             if (wait_for_events(m_fd.get(), POLLOUT, deadline) == 0) {
                 fail(ETIMEDOUT, "the server accepts no data");
             }
+        } else if (count < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+            fail(errno, "the server closed the connection");
         } else if (count < 0 && errno != EINTR) {
             fail(errno);
         }
