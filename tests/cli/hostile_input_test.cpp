@@ -81,7 +81,7 @@ TEST_CASE("another user's symlink in a sticky directory is refused by try pidgua
     CHECK(read_file(directory / "victim") == "123\n");
 }
 
-TEST_CASE("a directory without write permission gives 77 to try update and status stays read-only", "[hostile_input]") {
+TEST_CASE("a directory without write permission gives 77 to try update and sem", "[hostile_input]") {
     INFO("run the suite as root (as .ci/run does): the test switches to user nobody");
     REQUIRE(running_as_root());
     TempDir directory;
