@@ -155,6 +155,12 @@ private:
                 [[maybe_unused]] const ssize_t sent = send(connection, m_reply.data(), m_reply.size(), MSG_NOSIGNAL);
             }
             if (m_ending == Ending::close) {
+                // A close with part of the request unread would be a reset
+                // (or not, by timing): end our side, then read until plock
+                // has given up and closed its own.
+                shutdown(connection, SHUT_WR);
+                while (readable(connection) && recv(connection, request, sizeof request, 0) > 0) {
+                }
                 close(connection);
             } else {
                 stalled.push_back(connection);
