@@ -13,20 +13,10 @@
 using namespace plock;
 using namespace plock::test;
 
-namespace {
-
-using Case = BadInput;
-
-void check_case(const Case& bad, const TempDir& directory, const RunOptions& options = {}) {
-    check_bad_input(bad, directory, options);
-}
-
-}  // namespace
-
 TEST_CASE("bad options and values and arguments exit 64 with a clear message", "[bad_input]") {
     TempDir directory;
     write_file(directory / "existing.lock", "keep me\n");
-    const std::vector<Case> cases{
+    const std::vector<BadInput> cases{
         {"unknown option", {"exec", "--bogus", "@/existing.lock", "--", "sh", "-c", "MARK"}, exit_code::k_usage, "unknown option '--bogus'"},
         {"missing command", {"exec", "@/existing.lock"}, exit_code::k_usage, "no command given"},
         {"nothing after --", {"exec", "@/existing.lock", "--"}, exit_code::k_usage, "no command after '--'"},
@@ -49,8 +39,8 @@ TEST_CASE("bad options and values and arguments exit 64 with a clear message", "
         {"unknown subcommand", {"lock", "@/existing.lock"}, exit_code::k_usage, "lock"},
         {"try has no -w", {"try", "-w", "1", "@/existing.lock"}, exit_code::k_usage, "-w"},
     };
-    for (const Case& bad : cases) {
-        check_case(bad, directory);
+    for (const BadInput& bad : cases) {
+        check_bad_input(bad, directory);
     }
     CHECK(read_file(directory / "existing.lock") == "keep me\n");
 }
@@ -62,7 +52,7 @@ TEST_CASE("bad slot counts and semaphore names exit 64 with a clear message", "[
         arguments.insert(arguments.end(), rest.begin(), rest.end());
         return arguments;
     };
-    const std::vector<Case> cases{
+    const std::vector<BadInput> cases{
         {"sem -n 0", sem("0", "s", {"-c", "MARK"}), exit_code::k_usage, "invalid value '0' for -n/--slots: expected a number of slots from 1 to 1024"},
         {"sem -n -3", sem("-3", "s", {"-c", "MARK"}), exit_code::k_usage, "invalid value '-3' for -n/--slots"},
         {"sem -n abc", sem("abc", "s", {"-c", "MARK"}), exit_code::k_usage, "invalid value 'abc' for -n/--slots"},
@@ -85,15 +75,15 @@ TEST_CASE("bad slot counts and semaphore names exit 64 with a clear message", "[
         {"sem --no-fork with --close", {"sem", "-n", "2", "--no-fork", "-o", "--dir", "@", "s", "-c", "MARK"}, exit_code::k_usage, "--no-fork"},
         {"sem empty --dir", {"sem", "-n", "2", "--dir", "", "s", "-c", "MARK"}, exit_code::k_usage, "--dir directory name is empty"},
     };
-    for (const Case& bad : cases) {
-        check_case(bad, directory);
+    for (const BadInput& bad : cases) {
+        check_bad_input(bad, directory);
     }
 }
 
 TEST_CASE("a semaphore directory that is missing or not a directory gives 73 to sem and 66 to a query", "[bad_input]") {
     TempDir directory;
     write_file(directory / "plain", "x");
-    const std::vector<Case> cases{
+    const std::vector<BadInput> cases{
         {"sem directory missing", {"sem", "-n", "2", "--dir", "@/missing", "s", "-c", "MARK"}, exit_code::k_cannot_create,
          "cannot create semaphore s in @/missing: directory @/missing does not exist"},
         {"sem directory is a file", {"sem", "-n", "2", "--dir", "@/plain", "s", "-c", "MARK"}, exit_code::k_cannot_create,
@@ -109,8 +99,8 @@ TEST_CASE("a semaphore directory that is missing or not a directory gives 73 to 
         {"status --sem directory is a file", {"status", "--sem", "s", "-n", "2", "--dir", "@/plain"}, exit_code::k_cannot_open,
          "@/plain is not a directory"},
     };
-    for (const Case& bad : cases) {
-        check_case(bad, directory);
+    for (const BadInput& bad : cases) {
+        check_bad_input(bad, directory);
     }
 }
 
@@ -119,9 +109,9 @@ TEST_CASE("a symlink planted as a slot file is refused with 66", "[bad_input]") 
     write_file(directory / "victim", "secret\n");
     write_file(directory / "s.size.lock", "");
     REQUIRE(symlink((directory / "victim").c_str(), (directory / "s.00.lock").c_str()) == 0);
-    check_case({"slot symlink", {"sem", "-n", "2", "--dir", "@", "s", "-c", "MARK"}, exit_code::k_cannot_open,
+    check_bad_input({"slot symlink", {"sem", "-n", "2", "--dir", "@", "s", "-c", "MARK"}, exit_code::k_cannot_open,
                 "s.00.lock: it is a symbolic link"}, directory);
-    check_case({"slot symlink, nonblocking", {"sem", "-n", "2", "--nonblock", "--dir", "@", "s", "-c", "MARK"}, exit_code::k_cannot_open,
+    check_bad_input({"slot symlink, nonblocking", {"sem", "-n", "2", "--nonblock", "--dir", "@", "s", "-c", "MARK"}, exit_code::k_cannot_open,
                 "symbolic link"}, directory);
     CHECK(read_file(directory / "victim") == "secret\n");
 }
@@ -133,7 +123,7 @@ TEST_CASE("a semaphore directory we may not write to gives 77 unless every slot 
     REQUIRE(chmod(directory.path().c_str(), 0755) == 0);
     RunOptions as_nobody;
     as_nobody.user = k_nobody;
-    check_case({"sem directory not writable", {"sem", "-n", "2", "--dir", "@", "s", "-c", "MARK"}, exit_code::k_permission,
+    check_bad_input({"sem directory not writable", {"sem", "-n", "2", "--dir", "@", "s", "-c", "MARK"}, exit_code::k_permission,
                 "is not writable (Permission denied)"}, directory, as_nobody);
     // Prepared by an administrator: files readable by all, directory closed.
     for (const std::string name : {"r.00.lock", "r.01.lock", "r.queue.lock", "r.size.lock"}) {
@@ -152,7 +142,7 @@ TEST_CASE("lock files that cannot be used are refused with 66 or 73", "[bad_inpu
     REQUIRE(symlink((directory / "nowhere").c_str(), (directory / "dangling.lock").c_str()) == 0);
     write_file(directory / "plain", "x");
     const std::string long_name(300, 'n');
-    const std::vector<Case> cases{
+    const std::vector<BadInput> cases{
         {"parent directory missing", {"exec", "@/missing/x.lock", "-c", "MARK"}, exit_code::k_cannot_create, "directory " + directory.path() + "/missing does not exist"},
         {"dangling symlink", {"exec", "@/dangling.lock", "-c", "MARK"}, exit_code::k_cannot_create, "dangling symbolic link"},
         {"FIFO", {"exec", "@/fifo", "-c", "MARK"}, exit_code::k_cannot_open, "is a FIFO"},
@@ -161,8 +151,8 @@ TEST_CASE("lock files that cannot be used are refused with 66 or 73", "[bad_inpu
         {"name too long", {"exec", "@/" + long_name, "-c", "MARK"}, exit_code::k_cannot_open, "File name too long"},
         {"try on a FIFO", {"try", "@/fifo"}, exit_code::k_cannot_open, "is a FIFO"},
     };
-    for (const Case& bad : cases) {
-        check_case(bad, directory);
+    for (const BadInput& bad : cases) {
+        check_bad_input(bad, directory);
     }
     CHECK_FALSE(exists(directory / "nowhere"));
 }
@@ -174,7 +164,7 @@ TEST_CASE("a directory we may not write to gives 77 and the command does not run
     REQUIRE(chmod(directory.path().c_str(), 0755) == 0);
     RunOptions as_nobody;
     as_nobody.user = k_nobody;
-    check_case({"permission denied", {"exec", "@/x.lock", "-c", "MARK"}, exit_code::k_permission, "Permission denied"}, directory, as_nobody);
+    check_bad_input({"permission denied", {"exec", "@/x.lock", "-c", "MARK"}, exit_code::k_permission, "Permission denied"}, directory, as_nobody);
 }
 
 TEST_CASE("another user's symlink in a sticky directory is refused and --follow allows it", "[bad_input]") {
@@ -190,8 +180,8 @@ TEST_CASE("another user's symlink in a sticky directory is refused and --follow 
     REQUIRE(symlink((directory / "not-created").c_str(), (sticky + "/planted.lock").c_str()) == 0);
     REQUIRE(lchown((sticky + "/planted.lock").c_str(), k_nobody, k_nobody) == 0);
 
-    check_case({"foreign symlink", {"exec", "@/tmp/job.lock", "-c", "MARK"}, exit_code::k_cannot_open, "is a symbolic link owned by uid 65534"}, directory);
-    check_case({"foreign dangling symlink", {"exec", "@/tmp/planted.lock", "-c", "MARK"}, exit_code::k_cannot_open, "symbolic link"}, directory);
+    check_bad_input({"foreign symlink", {"exec", "@/tmp/job.lock", "-c", "MARK"}, exit_code::k_cannot_open, "is a symbolic link owned by uid 65534"}, directory);
+    check_bad_input({"foreign dangling symlink", {"exec", "@/tmp/planted.lock", "-c", "MARK"}, exit_code::k_cannot_open, "symbolic link"}, directory);
     CHECK(read_file(directory / "victim") == "secret\n");
     CHECK_FALSE(exists(directory / "not-created"));
     CHECK(run_plock({"exec", "--follow", sticky + "/job.lock", "--", "true"}).status == exit_code::k_success);
@@ -224,15 +214,15 @@ TEST_CASE("a command that cannot be found or run has its own status", "[bad_inpu
     write_file(directory / "data", "not a program\n");
     REQUIRE(chmod((directory / "data").c_str(), 0644) == 0);
     write_file(directory / "a.lock", "");  // created before the command is looked for
-    check_case({"command not found", {"exec", "@/a.lock", "--", "@/no-such-program"}, exit_code::k_not_found, "cannot run"}, directory);
-    check_case({"command not executable", {"exec", "@/a.lock", "--", "@/data"}, exit_code::k_not_executable, "Permission denied"}, directory);
-    check_case({"no-fork command not found", {"exec", "--no-fork", "@/a.lock", "--", "@/no-such-program"}, exit_code::k_not_found, "No such file"}, directory);
+    check_bad_input({"command not found", {"exec", "@/a.lock", "--", "@/no-such-program"}, exit_code::k_not_found, "cannot run"}, directory);
+    check_bad_input({"command not executable", {"exec", "@/a.lock", "--", "@/data"}, exit_code::k_not_executable, "Permission denied"}, directory);
+    check_bad_input({"no-fork command not found", {"exec", "--no-fork", "@/a.lock", "--", "@/no-such-program"}, exit_code::k_not_found, "No such file"}, directory);
 }
 
 TEST_CASE("bad pidguard options and combinations exit 64 with a clear message", "[bad_input]") {
     TempDir directory;
     write_file(directory / "job.pid", "123\n");
-    const std::vector<Case> cases{
+    const std::vector<BadInput> cases{
         {"no command", {"pidguard", "@/job.pid"}, exit_code::k_usage, "no command given"},
         {"empty PID file name", {"pidguard", "", "-c", "MARK"}, exit_code::k_usage, "PID file name is empty"},
         {"status with a command", {"pidguard", "--status", "@/job.pid", "-c", "MARK"}, exit_code::k_usage, "--status cannot be combined with a command"},
@@ -251,8 +241,8 @@ TEST_CASE("bad pidguard options and combinations exit 64 with a clear message", 
         {"unknown option", {"pidguard", "--method", "ofd", "@/job.pid", "-c", "MARK"}, exit_code::k_usage, "unknown option '--method'"},
         {"command without --", {"pidguard", "@/job.pid", "sh", "-c", "MARK"}, exit_code::k_usage, "after '--'"},
     };
-    for (const Case& bad : cases) {
-        check_case(bad, directory);
+    for (const BadInput& bad : cases) {
+        check_bad_input(bad, directory);
     }
     CHECK(read_file(directory / "job.pid") == "123\n");
 }
@@ -267,7 +257,7 @@ TEST_CASE("PID files that cannot be used are refused with 66 or 73 and left as t
     write_file(directory / "linked.pid", "789\n");
     REQUIRE(link((directory / "linked.pid").c_str(), (directory / "second-name").c_str()) == 0);
     write_file(directory / "plain", "x");
-    const std::vector<Case> cases{
+    const std::vector<BadInput> cases{
         {"directory", {"pidguard", "@/dir.pid", "-c", "MARK"}, exit_code::k_cannot_open, "is a directory"},
         {"FIFO", {"pidguard", "@/fifo.pid", "-c", "MARK"}, exit_code::k_cannot_open, "is a FIFO"},
         {"missing directory", {"pidguard", "@/missing/job.pid", "-c", "MARK"}, exit_code::k_cannot_create, "directory " + directory.path() + "/missing does not exist"},
@@ -280,8 +270,8 @@ TEST_CASE("PID files that cannot be used are refused with 66 or 73 and left as t
         {"status of a FIFO", {"pidguard", "--status", "@/fifo.pid"}, exit_code::k_cannot_open, "is a FIFO"},
         {"status of a symbolic link", {"pidguard", "--status", "@/link.pid"}, exit_code::k_cannot_open, "is a symbolic link"},
     };
-    for (const Case& bad : cases) {
-        check_case(bad, directory);
+    for (const BadInput& bad : cases) {
+        check_bad_input(bad, directory);
     }
     CHECK(read_file(directory / "target") == "456\n");
     CHECK(read_file(directory / "notes.txt") == "not a PID file\n");
@@ -297,8 +287,8 @@ TEST_CASE("a PID file that may not be written gives 77 and is left as it was", "
     REQUIRE(chmod((directory / "root.pid").c_str(), 0644) == 0);
     RunOptions as_nobody;
     as_nobody.user = k_nobody;
-    check_case({"read-only PID file", {"pidguard", "@/root.pid", "-c", "MARK"}, exit_code::k_permission, "Permission denied"}, directory, as_nobody);
-    check_case({"directory not writable", {"pidguard", "@/new.pid", "-c", "MARK"}, exit_code::k_permission, "Permission denied"}, directory, as_nobody);
+    check_bad_input({"read-only PID file", {"pidguard", "@/root.pid", "-c", "MARK"}, exit_code::k_permission, "Permission denied"}, directory, as_nobody);
+    check_bad_input({"directory not writable", {"pidguard", "@/new.pid", "-c", "MARK"}, exit_code::k_permission, "Permission denied"}, directory, as_nobody);
     CHECK(read_file(directory / "root.pid") == "123\n");
     // Reading is enough for a query.
     const Result status = run_plock({"pidguard", "--status", directory / "root.pid"}, as_nobody);
@@ -335,7 +325,7 @@ TEST_CASE("bad timeouts and conflict exit codes are refused by every subcommand 
             std::vector<std::string> arguments = before;
             arguments.insert(arguments.end(), option.begin(), option.end());
             arguments.insert(arguments.end(), after.begin(), after.end());
-            check_case({before.front() + " " + option[0] + " '" + option[1] + "'", arguments, exit_code::k_usage, message},
+            check_bad_input({before.front() + " " + option[0] + " '" + option[1] + "'", arguments, exit_code::k_usage, message},
                        directory);
         }
     }
@@ -345,7 +335,7 @@ TEST_CASE("bad timeouts and conflict exit codes are refused by every subcommand 
 TEST_CASE("bad status options and combinations exit 64 with a clear message", "[bad_input]") {
     TempDir directory;
     write_file(directory / "a.lock", "");
-    const std::vector<Case> cases{
+    const std::vector<BadInput> cases{
         {"status with nothing to look at", {"status"}, exit_code::k_usage, "nothing to look at"},
         {"status of a PATH and --sem", {"status", "@/a.lock", "--sem", "s", "-n", "2"}, exit_code::k_usage,
          "give only one of PATH..., --sem NAME, --pidfile PIDFILE and --redis NAME"},
@@ -370,8 +360,8 @@ TEST_CASE("bad status options and combinations exit 64 with a clear message", "[
         {"status --redis bad URL", {"status", "--redis", "job", "--url", "http://x"}, exit_code::k_usage,
          "invalid --url: unknown scheme 'http://'"},
     };
-    for (const Case& bad : cases) {
-        check_case(bad, directory);
+    for (const BadInput& bad : cases) {
+        check_bad_input(bad, directory);
     }
 }
 
@@ -381,7 +371,7 @@ TEST_CASE("bad update files and filters have their own status and leave FILE as 
     write_file(directory / "not-a-program", "just text\n");
     REQUIRE(chmod((directory / "not-a-program").c_str(), 0644) == 0);
     REQUIRE(mkdir((directory / "subdir").c_str(), 0755) == 0);
-    const std::vector<Case> cases{
+    const std::vector<BadInput> cases{
         {"update without a filter", {"update", "@/data"}, exit_code::k_usage, "no filter given"},
         {"update with nothing after --", {"update", "@/data", "--"}, exit_code::k_usage, "no command after '--'"},
         {"update without a FILE", {"update", "-c", "MARK"}, exit_code::k_usage, "FILE is required"},
@@ -402,8 +392,8 @@ TEST_CASE("bad update files and filters have their own status and leave FILE as 
         {"update with a directory as filter", {"update", "@/data", "--", "@/subdir"}, exit_code::k_not_executable,
          "cannot run @/subdir: Permission denied"},
     };
-    for (const Case& bad : cases) {
-        check_case(bad, directory);
+    for (const BadInput& bad : cases) {
+        check_bad_input(bad, directory);
     }
     CHECK(read_file(directory / "data") == "keep me\n");
 }
@@ -411,7 +401,7 @@ TEST_CASE("bad update files and filters have their own status and leave FILE as 
 TEST_CASE("bad option values of sem and pidguard and try exit 64 naming the value", "[bad_input]") {
     TempDir directory;
     write_file(directory / "file", "keep me\n");
-    const std::vector<Case> cases{
+    const std::vector<BadInput> cases{
         {"sem -n 99999", {"sem", "-n", "99999", "--dir", "@", "s", "-c", "MARK"}, exit_code::k_usage,
          "invalid value '99999' for -n/--slots: expected a number of slots from 1 to 1024"},
         {"sem -n huge", {"sem", "-n", "18446744073709551617", "--dir", "@", "s", "-c", "MARK"}, exit_code::k_usage,
@@ -433,8 +423,8 @@ TEST_CASE("bad option values of sem and pidguard and try exit 64 naming the valu
         {"try with an empty name", {"try", ""}, exit_code::k_usage, "lock file name is empty"},
         {"try unknown option", {"try", "--follow-me", "@/file"}, exit_code::k_usage, "unknown option '--follow-me' for 'plock try'"},
     };
-    for (const Case& bad : cases) {
-        check_case(bad, directory);
+    for (const BadInput& bad : cases) {
+        check_bad_input(bad, directory);
     }
     CHECK(read_file(directory / "file") == "keep me\n");
 }
