@@ -275,6 +275,9 @@ void RedisClient::send(const std::vector<std::string>& arguments, Clock::time_po
             if (wait_for_events(m_fd.get(), POLLOUT, deadline) == 0) {
                 fail(ETIMEDOUT, "the server accepts no data");
             }
+        } else if (count < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+            const int error = errno;
+            fail(error, "the server closed the connection");
         } else if (count < 0 && errno != EINTR) {
             fail(errno);
         }
@@ -346,7 +349,9 @@ bool RedisClient::read_available(bool wait, Clock::time_point deadline, Clock::t
         if (errno == EAGAIN) {
             return false;
         }
-        fail(errno);
+        // A reset is a close that found our request unread.
+        const int error = errno;
+        fail(error, error == ECONNRESET ? "the server closed the connection" : std::string());
     }
     if (redisReaderFeed(m_reader.get(), buffer, static_cast<std::size_t>(count)) != REDIS_OK) {
         fail(EPROTO, std::string("not a Redis reply (") + m_reader->errstr + ")");

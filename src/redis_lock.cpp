@@ -160,14 +160,14 @@ void validate(const RedisLockSpec& spec) {
         throw UsageError("the lock name is longer than " + std::to_string(k_max_name_length) + " bytes");
     }
     if (has_control_character(spec.name)) {
-        throw UsageError("the lock name contains a control character");
+        throw UsageError("invalid lock name '" + spec.name + "': it contains a control character");
     }
     if (ends_with(spec.name, k_fencing_suffix)) {
         throw UsageError("the lock name must not end in '" + std::string(k_fencing_suffix) +
                          "': that key is the fencing counter of the name without it");
     }
     if (has_control_character(spec.key_prefix)) {
-        throw UsageError("the key prefix contains a control character");
+        throw UsageError("invalid key prefix '" + spec.key_prefix + "': it contains a control character");
     }
     if (spec.lease < k_minimum_lease) {
         throw UsageError("the lease must be at least 1 second: renewals need time to reach the server");

@@ -56,23 +56,25 @@ std::optional<FileIdentity> identity_of(const std::string& path, struct stat& st
 // The directory must exist and be a directory; with `need_write`, it must be
 // writable too, unless every file plock may create in it exists already (an
 // administrator may prepare them in a directory users cannot write to).
+// A missing directory is one plock cannot create files in when it would
+// take the semaphore, and one it cannot open when it only looks (as for a
+// lock file: `plock exec` exits 73, `plock status` 66).
 void check_directory(const SemaphoreSpec& spec, bool need_write) {
+    const Operation failed = need_write ? Operation::create : Operation::open;
     struct stat status {};
     if (stat(spec.directory.c_str(), &status) != 0) {
         const int error = errno;
         if (error == ENOENT) {
-            throw SystemError(Operation::create, describe(spec), error,
-                              "directory " + spec.directory + " does not exist");
+            throw SystemError(failed, describe(spec), error, "directory " + spec.directory + " does not exist");
         }
         if (error == ENOTDIR) {
-            throw SystemError(Operation::create, describe(spec), error,
+            throw SystemError(failed, describe(spec), error,
                               "a component of " + spec.directory + " is not a directory");
         }
         throw SystemError(Operation::open, spec.directory, error);
     }
     if (!S_ISDIR(status.st_mode)) {
-        throw SystemError(Operation::create, describe(spec), ENOTDIR,
-                          spec.directory + " is not a directory");
+        throw SystemError(failed, describe(spec), ENOTDIR, spec.directory + " is not a directory");
     }
     if (!need_write || faccessat(AT_FDCWD, spec.directory.c_str(), W_OK, AT_EACCESS) == 0) {
         return;
@@ -156,7 +158,7 @@ void check_semaphore_name(std::string_view name) {
     for (const char character : name) {
         const auto code = static_cast<unsigned char>(character);
         if (code < 0x20 || code == 0x7f) {
-            throw UsageError("invalid semaphore name: it must not contain control characters");
+            throw UsageError("invalid semaphore name " + quoted + ": it must not contain control characters");
         }
     }
 }

@@ -85,7 +85,82 @@ spdlog::logger& output() {
     return *instance;
 }
 
+// The length of the UTF-8 sequence that starts `text` (RFC 3629: no
+// overlong forms, no surrogates, nothing past U+10FFFF), or 0.
+std::size_t utf8_sequence_length(std::string_view text) noexcept {
+    const auto byte = [&](std::size_t index) { return static_cast<unsigned char>(text[index]); };
+    const unsigned char lead = byte(0);
+    std::size_t length = 0;
+    unsigned char low = 0x80;
+    unsigned char high = 0xbf;
+    if (lead >= 0xc2 && lead <= 0xdf) {
+        length = 2;
+    } else if (lead >= 0xe0 && lead <= 0xef) {
+        length = 3;
+        low = lead == 0xe0 ? 0xa0 : 0x80;
+        high = lead == 0xed ? 0x9f : 0xbf;
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+        length = 4;
+        low = lead == 0xf0 ? 0x90 : 0x80;
+        high = lead == 0xf4 ? 0x8f : 0xbf;
+    } else {
+        return 0;
+    }
+    if (text.size() < length || byte(1) < low || byte(1) > high) {
+        return 0;
+    }
+    for (std::size_t index = 2; index < length; ++index) {
+        if (byte(index) < 0x80 || byte(index) > 0xbf) {
+            return 0;
+        }
+    }
+    return length;
+}
+
+void append_escape(std::string& text, unsigned char byte) {
+    constexpr char k_digits[] = "0123456789abcdef";
+    switch (byte) {
+    case '\n': text += "\\n"; return;
+    case '\r': text += "\\r"; return;
+    case '\t': text += "\\t"; return;
+    default: break;
+    }
+    text += "\\x";
+    text += k_digits[byte >> 4];
+    text += k_digits[byte & 0xf];
+}
+
 }  // namespace
+
+std::string printable(std::string_view text) {
+    std::string shown;
+    shown.reserve(text.size());
+    for (std::size_t at = 0; at < text.size();) {
+        const auto byte = static_cast<unsigned char>(text[at]);
+        if (byte < 0x80) {
+            if (byte < 0x20 || byte == 0x7f) {
+                append_escape(shown, byte);
+            } else {
+                shown += static_cast<char>(byte);
+            }
+            ++at;
+            continue;
+        }
+        const std::size_t length = utf8_sequence_length(text.substr(at));
+        // U+0080 to U+009F (C2 80 to C2 9F) are controls too.
+        if (length == 0 || (length == 2 && byte == 0xc2 && static_cast<unsigned char>(text[at + 1]) < 0xa0)) {
+            const std::size_t escaped = length == 0 ? 1 : length;
+            for (std::size_t index = 0; index < escaped; ++index) {
+                append_escape(shown, static_cast<unsigned char>(text[at + index]));
+            }
+            at += escaped;
+            continue;
+        }
+        shown.append(text.substr(at, length));
+        at += length;
+    }
+    return shown;
+}
 
 namespace detail {
 
@@ -108,7 +183,8 @@ std::string substitute(std::string_view pattern, std::initializer_list<std::stri
 }  // namespace detail
 
 void Logger::write(LogLevel level, std::string_view message) {
-    output().log(spdlog_level(level), spdlog::string_view_t(message.data(), message.size()));
+    const std::string line = printable(message);
+    output().log(spdlog_level(level), spdlog::string_view_t(line.data(), line.size()));
 }
 
 Logger& logger() {

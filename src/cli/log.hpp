@@ -29,6 +29,13 @@ void set_verbosity(Verbosity verbosity);
 // success.
 LogLevel conflict_level(int conflict_exit_code) noexcept;
 
+// `text` as one legible line: control characters (newline, escape, C1
+// controls) and bytes that are not UTF-8 become escapes such as \n and
+// \xff; valid UTF-8 passes unchanged. File names may hold any byte but
+// '/' and NUL, and an error message must stay one line on stderr that
+// cannot move the terminal's cursor.
+std::string printable(std::string_view text);
+
 namespace detail {
 
 constexpr std::size_t count_placeholders(std::string_view pattern) noexcept {

@@ -151,6 +151,8 @@ void define_status(CLI::App& command, Dispatch& dispatch) {
     auto* quiet = command.add_flag("-q,--quiet", options->quiet,
                                    "Print nothing: the exit status answers (errors still go to stderr)");
     json->excludes(quiet);
+    // An unknown option is then named as in the other subcommands, by run_when_chosen.
+    command.allow_extras();
     command.footer(
         "Usage: plock status [--json | -q] PATH...\n"
         "       plock status [--json | -q] --sem NAME -n N [--dir DIR]\n"
