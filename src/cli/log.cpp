@@ -107,8 +107,32 @@ std::string substitute(std::string_view pattern, std::initializer_list<std::stri
 
 }  // namespace detail
 
+std::string escape_control_characters(std::string_view message) {
+    static constexpr char k_hex_digits[] = "0123456789abcdef";
+    std::string text;
+    text.reserve(message.size());
+    for (const char character : message) {
+        const auto code = static_cast<unsigned char>(character);
+        if (code >= 0x20 && code != 0x7f) {
+            text += character;
+        } else if (character == '\n') {
+            text += "\\n";
+        } else if (character == '\r') {
+            text += "\\r";
+        } else if (character == '\t') {
+            text += "\\t";
+        } else {
+            text += "\\x";
+            text += k_hex_digits[code >> 4];
+            text += k_hex_digits[code & 0xf];
+        }
+    }
+    return text;
+}
+
 void Logger::write(LogLevel level, std::string_view message) {
-    output().log(spdlog_level(level), spdlog::string_view_t(message.data(), message.size()));
+    const std::string line = escape_control_characters(message);
+    output().log(spdlog_level(level), spdlog::string_view_t(line.data(), line.size()));
 }
 
 Logger& logger() {

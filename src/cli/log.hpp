@@ -24,6 +24,12 @@ enum class LogLevel { debug, info, warn, error, off };
 // -v/-q win over PLOCK_LOG, which wins over the default (warnings and errors).
 void set_verbosity(Verbosity verbosity);
 
+// A message as it is written: each control character (a newline in a file
+// name or in an option's value) as \n, \r, \t or \xHH, so that a message
+// is always one line and its quoted values can neither forge another line
+// nor send escape sequences to the terminal.
+std::string escape_control_characters(std::string_view message);
+
 // A conflict is the expected outcome of a non-blocking run or a timeout:
 // reported as a plain line unless -q, or only with -v when -E 0 makes it a
 // success.
