@@ -18,7 +18,8 @@ int main(int argc, char** argv) {
         if (const auto status = cli::parse_command_line(app, invocation, argv)) {
             return *status;
         }
-        return dispatch.run(invocation.command);
+        const cli::Run run = dispatch.prepare(invocation.command);
+        return run();
     } catch (const UsageError& error) {
         cli::logger().error("{}", error.what());
         return exit_code::k_usage;

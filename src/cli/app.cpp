@@ -100,10 +100,10 @@ void reject_extra_arguments(const CLI::App& command) {
 }  // namespace
 
 void run_when_chosen(CLI::App& command, Dispatch& dispatch,
-                     std::function<int(const CommandWords&)> run) {
-    command.callback([&command, &dispatch, run = std::move(run)] {
+                     std::function<Run(const CommandWords&)> prepare) {
+    command.callback([&command, &dispatch, prepare = std::move(prepare)] {
         reject_extra_arguments(command);
-        dispatch.run = run;
+        dispatch.prepare = prepare;
     });
 }
 

@@ -13,9 +13,17 @@
 
 namespace plock::cli {
 
-// What the chosen subcommand does once parsing has succeeded.
+// Running the chosen subcommand: everything that touches the system (lock
+// files, processes, Redis). Returns the exit status.
+using Run = std::function<int()>;
+
+// What the chosen subcommand does once parsing has succeeded, in two steps.
+// `prepare` validates its options and the command words (UsageError for bad
+// input) and returns the run. Preparing sets the log level (-v, -q) and reads
+// the environment and --password-file, but opens, creates, locks or starts
+// nothing else: a command line can be checked on its own (the fuzzer does).
 struct Dispatch {
-    std::function<int(const CommandWords&)> run;
+    std::function<Run(const CommandWords&)> prepare;
 };
 
 struct Invocation {
@@ -39,11 +47,11 @@ struct SubcommandDefinition {
 // Throws UsageError for an unknown subcommand name.
 void build_app(CLI::App& app, Dispatch& dispatch, const Invocation& invocation);
 
-// Makes `run` what happens when `command` is the chosen subcommand and
+// Makes `prepare` what happens when `command` is the chosen subcommand and
 // parsing succeeded; arguments CLI11 left over (allow_extras) are refused
 // first with a clear error for the first of them.
 void run_when_chosen(CLI::App& command, Dispatch& dispatch,
-                     std::function<int(const CommandWords&)> run);
+                     std::function<Run(const CommandWords&)> prepare);
 
 // Parses the options part of argv. Returns the exit status when the run ends
 // here: 0 after --help or --version, 64 after a parse error (CLI11's own codes

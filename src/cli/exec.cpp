@@ -20,7 +20,7 @@ void define_exec(CLI::App& command, Dispatch& dispatch) {
         "The command sees PLOCK_FILE and PLOCK_MODE. Exit status: the command's, 75 when the lock\n"
         "is busy or the timeout expires, 128+N when killed by signal N; see 'plock --help'.");
     run_when_chosen(command, dispatch, [options](const CommandWords& words) {
-        return run_file_lock_command(*options, words, FileLockRole::exec);
+        return prepare_file_lock_command(*options, words, FileLockRole::exec);
     });
 }
 

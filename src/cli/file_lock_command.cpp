@@ -188,11 +188,9 @@ std::variant<TakenLock, int> take_file_lock(const LockRequest& request) {
     return TakenLock{std::move(lock), std::nullopt};
 }
 
-int run_file_lock_command(const FileLockOptions& options, const CommandWords& words,
-                          FileLockRole role) {
-    apply_output_options(options.output);
-    const Settings settings = validate(options, words, role);
+namespace {
 
+int run_file_lock_command(const Settings& settings) {
     // Block the signals we forward before anything can be interrupted; they
     // are taken synchronously from here on and restored for the command.
     const ScopedSignalMask mask(handled_signals());
@@ -219,6 +217,14 @@ int run_file_lock_command(const FileLockOptions& options, const CommandWords& wo
     request.replace_process = settings.no_fork;
     request.original_mask = mask.previous();
     return run_command(request);
+}
+
+}  // namespace
+
+Run prepare_file_lock_command(const FileLockOptions& options, const CommandWords& words,
+                              FileLockRole role) {
+    apply_output_options(options.output);
+    return [settings = validate(options, words, role)] { return run_file_lock_command(settings); };
 }
 
 }  // namespace plock::cli

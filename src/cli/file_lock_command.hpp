@@ -9,6 +9,7 @@
 #include <string>
 #include <variant>
 
+#include "cli/app.hpp"
 #include "cli/options.hpp"
 #include "plock/exit_code.hpp"
 #include "plock/file_lock.hpp"
@@ -63,7 +64,8 @@ struct TakenLock {
 // signal), after reporting why.
 std::variant<TakenLock, int> take_file_lock(const LockRequest& request);
 
-int run_file_lock_command(const FileLockOptions& options, const CommandWords& words,
-                          FileLockRole role);
+// Validates the options of exec or try (UsageError) and returns the run.
+Run prepare_file_lock_command(const FileLockOptions& options, const CommandWords& words,
+                              FileLockRole role);
 
 }  // namespace plock::cli

@@ -258,8 +258,9 @@ void define_pidguard(CLI::App& command, Dispatch& dispatch) {
     command.allow_extras();
     run_when_chosen(command, dispatch, [options](const CommandWords& words) {
         apply_output_options(options->output);
-        const Settings settings = validate(*options, words);
-        return settings.status ? report_status(settings) : run_guarded(settings);
+        return [settings = validate(*options, words)] {
+            return settings.status ? report_status(settings) : run_guarded(settings);
+        };
     });
 }
 

@@ -259,9 +259,7 @@ int hold_while_running(RedisLock& lock, const Settings& settings, const sigset_t
     return status->shell_status();
 }
 
-int run_redis_command(const RedisOptions& options, const CommandWords& words) {
-    apply_output_options(options.output);
-    const Settings settings = validate(options, words);
+int run_redis_command(const Settings& settings) {
     // Block the signals we forward before anything can be interrupted; they
     // are taken synchronously from here on and restored for the command.
     const ScopedSignalMask mask(handled_signals());
@@ -303,8 +301,10 @@ void define_redis(CLI::App& command, Dispatch& dispatch) {
         "increasing) and, with --permits, PLOCK_SLOT. If the lease cannot be renewed, the\n"
         "command gets SIGTERM a quarter lease before it ends, SIGKILL when it ends, and plock\n"
         "exits with 79. Password: PLOCK_REDIS_PASSWORD or --password-file. See plock(1).");
-    run_when_chosen(command, dispatch,
-                    [options](const CommandWords& words) { return run_redis_command(*options, words); });
+    run_when_chosen(command, dispatch, [options](const CommandWords& words) -> Run {
+        apply_output_options(options->output);
+        return [settings = validate(*options, words)] { return run_redis_command(settings); };
+    });
 }
 
 }  // namespace

@@ -207,10 +207,8 @@ int print_status(const SemaphoreSpec& spec) {
     return held == 0 ? 0 : 1;
 }
 
-int run_semaphore(const SemaphoreOptions& options, const CommandWords& words) {
+int run_semaphore(const Settings& settings) {
     using Status = SemaphoreAcquireResult::Status;
-    apply_output_options(options.output);
-    const Settings settings = validate(options, words);
     const SemaphoreSpec& spec = settings.spec;
     if (settings.status) {
         return print_status(spec);
@@ -312,8 +310,10 @@ void define_sem(CLI::App& command, Dispatch& dispatch) {
         "The command sees PLOCK_SLOT (0 to N-1), PLOCK_SEM and PLOCK_FILE. Exit status: the command's,\n"
         "75 when no slot is free (--nonblock) or the timeout expires, 78 when others use NAME with\n"
         "another -n, 128+N when killed by signal N; see 'plock --help'.");
-    run_when_chosen(command, dispatch,
-                    [options](const CommandWords& words) { return run_semaphore(*options, words); });
+    run_when_chosen(command, dispatch, [options](const CommandWords& words) -> Run {
+        apply_output_options(options->output);
+        return [settings = validate(*options, words)] { return run_semaphore(settings); };
+    });
 }
 
 }  // namespace

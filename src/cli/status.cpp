@@ -66,19 +66,36 @@ StatusEntry query_pid_file_status(const std::string& path) {
     }
 }
 
-StatusEntry query_redis(const std::string& name, const RedisServerOptions& options) {
-    const RedisEndpoint endpoint = redis_endpoint(options);
-    const RedisLockSpec spec = redis_lock_spec(name, options);
+struct RedisTarget {
+    std::string name;
+    RedisEndpoint endpoint;
+    RedisLockSpec spec;
+};
+
+StatusEntry query_redis(const RedisTarget& target) {
     try {
-        return RedisStatus{name, spec.key(), endpoint.display(), inspect_redis_lock(endpoint, spec)};
+        return RedisStatus{target.name, target.spec.key(), target.endpoint.display(),
+                           inspect_redis_lock(target.endpoint, target.spec)};
     } catch (const SystemError& error) {
         logger().error("{}", error.what());
-        return StatusError{"redis", name, error.what(), exit_code_for(error)};
+        return StatusError{"redis", target.name, error.what(), exit_code_for(error)};
     }
 }
 
-// Exactly one kind of lock per run; the entries to report, in order.
-std::vector<StatusEntry> query(const StatusOptions& options) {
+// What to look at: exactly one kind of lock per run.
+struct Settings {
+    std::vector<std::string> paths;
+    std::optional<SemaphoreSpec> semaphore;
+    std::optional<std::string> pid_file;
+    std::optional<RedisTarget> redis;
+    bool json = false;
+    bool quiet = false;
+};
+
+Settings validate(const StatusOptions& options, const CommandWords& words) {
+    if (words) {
+        throw UsageError("plock status runs no command: nothing goes after '--'");
+    }
     const int kinds = (options.paths.empty() ? 0 : 1) + (options.semaphore ? 1 : 0) + (options.pid_file ? 1 : 0) +
                       (options.redis ? 1 : 0);
     if (kinds != 1) {
@@ -92,30 +109,45 @@ std::vector<StatusEntry> query(const StatusOptions& options) {
     if (!options.redis && options.server.any()) {
         throw UsageError("--url, --password-file and --key-prefix only go with --redis NAME");
     }
+    Settings settings;
+    settings.json = options.json;
+    settings.quiet = options.quiet;
     if (options.redis) {
-        return {query_redis(*options.redis, options.server)};
-    }
-    if (options.semaphore) {
-        return {query_semaphore(semaphore_spec(*options.semaphore, options.location))};
-    }
-    if (options.pid_file) {
+        settings.redis =
+            RedisTarget{*options.redis, redis_endpoint(options.server), redis_lock_spec(*options.redis, options.server)};
+    } else if (options.semaphore) {
+        settings.semaphore = semaphore_spec(*options.semaphore, options.location);
+    } else if (options.pid_file) {
         if (options.pid_file->empty()) {
             throw UsageError("the --pidfile name is empty");
         }
-        return {query_pid_file_status(*options.pid_file)};
+        settings.pid_file = options.pid_file;
+    } else {
+        settings.paths = options.paths;
     }
-    return query_files(options.paths);
+    return settings;
 }
 
-int run_status(const StatusOptions& options, const CommandWords& words) {
-    if (words) {
-        throw UsageError("plock status runs no command: nothing goes after '--'");
+// The entries to report, in order.
+std::vector<StatusEntry> query(const Settings& settings) {
+    if (settings.redis) {
+        return {query_redis(*settings.redis)};
     }
+    if (settings.semaphore) {
+        return {query_semaphore(*settings.semaphore)};
+    }
+    if (settings.pid_file) {
+        return {query_pid_file_status(*settings.pid_file)};
+    }
+    return query_files(settings.paths);
+}
+
+int run_status(const Settings& settings) {
     const auto now = std::chrono::system_clock::now();
-    const std::vector<StatusEntry> entries = query(options);
-    if (options.json) {
+    const std::vector<StatusEntry> entries = query(settings);
+    if (settings.json) {
         std::cout << status_json(entries, now);
-    } else if (!options.quiet) {
+    } else if (!settings.quiet) {
         write_status_text(std::cout, entries);
     }
     std::cout.flush();
@@ -169,7 +201,9 @@ void define_status(CLI::App& command, Dispatch& dispatch) {
         "(\"held <=\": since its process started, an upper bound). Exit status: 0 when every lock\n"
         "is free (a PID file stale or absent, no slot held), 1 when one is held, 66 when a PATH\n"
         "does not exist, 69 when the Redis server cannot be reached; see 'plock --help'.");
-    run_when_chosen(command, dispatch, [options](const CommandWords& words) { return run_status(*options, words); });
+    run_when_chosen(command, dispatch, [options](const CommandWords& words) -> Run {
+        return [settings = validate(*options, words)] { return run_status(settings); };
+    });
 }
 
 }  // namespace

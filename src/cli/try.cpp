@@ -18,7 +18,7 @@ void define_try(CLI::App& command, Dispatch& dispatch) {
         "Without a command: exit 0 if the lock is free (it is released at once), 75 if it is\n"
         "held (the holder is printed with -v).");
     run_when_chosen(command, dispatch, [options](const CommandWords& words) {
-        return run_file_lock_command(*options, words, FileLockRole::try_);
+        return prepare_file_lock_command(*options, words, FileLockRole::try_);
     });
 }
 

@@ -70,23 +70,33 @@ UniqueFd open_content(const std::string& target, FileIdentity locked) {
     return fd;
 }
 
-int run_update(const UpdateOptions& options, const CommandWords& words) {
-    apply_output_options(options.output);
+struct Settings {
+    LockRequest request;
+    std::vector<std::string> filter;
+};
+
+Settings validate(const UpdateOptions& options, const CommandWords& words) {
     if (options.path.empty()) {
         throw UsageError("the file name is empty");
     }
-    LockRequest request;
+    Settings settings;
+    LockRequest& request = settings.request;
     request.path = options.path;
     request.mode = LockMode::exclusive;
     request.method = LockMethod::flock;
     request.wait = parse_wait_policy(options.wait);
     request.conflict_exit_code = parse_conflict_exit_code(options.conflict_exit_code);
     request.open_policy.allow_directory = false;
-    const std::vector<std::string> filter = resolve_command(options.command_string, words);
-    if (filter.empty()) {
+    settings.filter = resolve_command(options.command_string, words);
+    if (settings.filter.empty()) {
         throw UsageError("no filter given: put it after '--' or use -c STRING");
     }
+    return settings;
+}
 
+int run_update(const Settings& settings) {
+    const LockRequest& request = settings.request;
+    const std::string& path = request.path;
     const ScopedSignalMask mask(handled_signals());
     auto taken = take_file_lock(request);
     if (const int* status = std::get_if<int>(&taken)) {
@@ -96,15 +106,15 @@ int run_update(const UpdateOptions& options, const CommandWords& words) {
 
     struct stat old {};
     if (fstat(held.lock.fd(), &old) != 0) {
-        throw SystemError(Operation::inspect, options.path, errno);
+        throw SystemError(Operation::inspect, path, errno);
     }
-    const std::string target = resolve_target(options.path, held.lock.identity());
+    const std::string target = resolve_target(path, held.lock.identity());
     const UniqueFd content = open_content(target, held.lock.identity());
     FileReplacement replacement = FileReplacement::create(target);
 
     RunRequest run;
-    run.argv = filter;
-    run.environment = {{"PLOCK_FILE", absolute_path(options.path)}, {"PLOCK_MODE", "exclusive"}};
+    run.argv = settings.filter;
+    run.environment = {{"PLOCK_FILE", absolute_path(path)}, {"PLOCK_MODE", "exclusive"}};
     if (!held.inherited) {
         run.inherited_fds.push_back(held.lock.fd());
     }
@@ -113,7 +123,7 @@ int run_update(const UpdateOptions& options, const CommandWords& words) {
     run.original_mask = mask.previous();
     const int status = run_command(run);
     if (status != 0) {
-        logger().info("the filter exited with {}; {} is unchanged", status, options.path);
+        logger().info("the filter exited with {}; {} is unchanged", status, path);
         return status;
     }
     replacement.commit(old);
@@ -146,7 +156,10 @@ void define_update(CLI::App& command, Dispatch& dispatch) {
         "mode; owner too as root). Otherwise FILE is untouched and plock exits with FILTER's status\n"
         "(128+N when killed by signal N). A symbolic link is followed: its target is replaced.\n"
         "Scripts that lock FILE with 'plock exec FILE' see each update whole.");
-    run_when_chosen(command, dispatch, [options](const CommandWords& words) { return run_update(*options, words); });
+    run_when_chosen(command, dispatch, [options](const CommandWords& words) -> Run {
+        apply_output_options(options->output);
+        return [settings = validate(*options, words)] { return run_update(settings); };
+    });
 }
 
 }  // namespace

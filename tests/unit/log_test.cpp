@@ -32,3 +32,12 @@ TEST_CASE("printable escapes each byte that is not part of valid UTF-8", "[log]"
     CHECK(printable("\xff\xfe") == "\\xff\\xfe");
     CHECK(printable("\x80" "a") == "\\x80a");                    // lone continuation byte
 }
+
+// Found while writing the fuzzer's checks (fuzz/cli_fuzzer.cpp):
+// `plock exec -w $'1\nplock: error: ...'` quoted the value with its newline,
+// which forged a second line of errors.
+TEST_CASE("a quoted value cannot forge a second error line", "[log]") {
+    CHECK(printable("invalid value '1\nplock: error: forged' for -w") ==
+          "invalid value '1\\nplock: error: forged' for -w");
+    CHECK(printable(std::string("nul\0end", 7)) == "nul\\x00end");
+}
