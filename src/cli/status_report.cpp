@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
+#include "cli/log.hpp"
 #include "plock/exit_code.hpp"
 
 namespace plock::cli {
@@ -134,7 +135,7 @@ std::string held_text(const HolderStatus& holder) {
 }
 
 void write_file_text(std::ostream& out, const FileLockStatus& status) {
-    out << status.path << ": ";
+    out << printable(status.path) << ": ";
     if (!status.held()) {
         out << "free";
     } else {
@@ -244,7 +245,7 @@ std::string holders_text(const std::vector<LockHolder>& holders) {
 void write_semaphore_text(std::ostream& out, const SemaphoreStatus& status) {
     const SemaphoreSpec& spec = status.spec;
     const std::size_t held = status.held_slots();
-    out << "semaphore " << spec.name << " in " << spec.directory << ": " << spec.slot_count
+    out << "semaphore " << printable(spec.name) << " in " << printable(spec.directory) << ": " << spec.slot_count
         << (spec.slot_count == 1 ? " slot, " : " slots, ") << held << " held, " << spec.slot_count - held
         << " free, " << status.state.waiting << " waiting\n";
     const std::size_t width = std::to_string(spec.slot_count - 1).size();
@@ -253,7 +254,7 @@ void write_semaphore_text(std::ostream& out, const SemaphoreStatus& status) {
         number.insert(0, width - number.size(), ' ');
         out << "  slot " << number << "  ";
         if (!slot.regular) {
-            out << "unusable: " << slot.path << " is not a regular file (plock refuses it)\n";
+            out << "unusable: " << printable(slot.path) << " is not a regular file (plock refuses it)\n";
         } else if (slot.held()) {
             out << "held by " << holders_text(slot.holders) << '\n';
         } else {
@@ -269,7 +270,7 @@ void write_semaphore_text(std::ostream& out, const SemaphoreStatus& status) {
 
 void write_pid_file_text(std::ostream& out, const PidFileStatus& status) {
     const PidFileState& state = status.state;
-    out << status.path << ": ";
+    out << printable(status.path) << ": ";
     switch (state.status) {
     case PidFileState::Status::running:
         out << "running, held by " << holders_text({state.holder})
@@ -332,7 +333,7 @@ void write_redis_text(std::ostream& out, const RedisStatus& status) {
     const RedisLockState& state = status.state;
     const std::string counter = state.fencing_counter ? std::to_string(*state.fencing_counter) : "none";
     const std::string waiting = state.waiters != 0 ? ", " + std::to_string(state.waiters) + " waiting" : "";
-    out << status.key << " on " << status.server << ": ";
+    out << printable(status.key) << " on " << status.server << ": ";
     switch (state.kind) {
     case RedisLockState::Kind::free:
         out << "free" << waiting << " (fencing counter " << counter << ")\n";
@@ -340,7 +341,7 @@ void write_redis_text(std::ostream& out, const RedisStatus& status) {
     case RedisLockState::Kind::lock: {
         const RedisHolderState& holder = state.holders.front();
         out << "held, " << lease_text(holder.remaining) << waiting << " (fencing counter " << counter << ")\n"
-            << "  holder  token " << holder.token << '\n';
+            << "  holder  token " << printable(holder.token) << '\n';
         return;
     }
     case RedisLockState::Kind::semaphore:
@@ -350,7 +351,7 @@ void write_redis_text(std::ostream& out, const RedisStatus& status) {
         << " held" << waiting << " (fencing counter " << counter << ")\n";
     for (const RedisHolderState& holder : state.holders) {
         out << "  permit " << (holder.permit ? std::to_string(*holder.permit) : std::string("?")) << "  token "
-            << holder.token << "  fencing token "
+            << printable(holder.token) << "  fencing token "
             << (holder.fencing_token ? std::to_string(*holder.fencing_token) : std::string("?")) << "  "
             << lease_text(holder.remaining) << '\n';
     }

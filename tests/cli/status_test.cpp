@@ -53,6 +53,16 @@ TEST_CASE("status of a free lock prints free and exits 0", "[status]") {
     CHECK(result.err.empty());
 }
 
+TEST_CASE("status writes a name with a newline or an escape as one legible line", "[status]") {
+    TempDir directory;
+    const std::string lock = directory / "two\nlines\x1b[2J\xff.lock";
+    write_file(lock, "");
+    const Result result = run_plock({"status", lock});
+    CHECK(result.status == 0);
+    CHECK(result.out == directory.path() + "/two\\nlines\\x1b[2J\\xff.lock: free\n");
+    CHECK(lines_of(result.out).size() == 1);
+}
+
 TEST_CASE("status changes nothing: no content or time stamp or lock is touched", "[status]") {
     TempDir directory;
     const std::string lock = directory / "same.lock";

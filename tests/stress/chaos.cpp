@@ -22,6 +22,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "chaos_counter.hpp"
 #include "redis_server.hpp"
 #include "test_support.hpp"
 
@@ -196,23 +197,6 @@ struct Done {
     long long value = 0, in = 0, out = 0;
     std::optional<long long> token;
 };
-
-struct CounterText {
-    bool parsed = false;
-    long long value = 0;
-    std::string writer;
-};
-
-CounterText parse_counter(const std::string& text) {
-    CounterText counter;
-    std::istringstream stream(text);
-    std::string rest;
-    if (!text.empty() && text.back() == '\n' && (stream >> counter.value >> counter.writer) && counter.value >= 0 &&
-        !(stream >> rest)) {
-        counter.parsed = true;
-    }
-    return counter;
-}
 
 // A server restart: the old server got SIGKILL at `killed`, was reaped by
 // `dead`; acquisitions in between may have been granted by either.

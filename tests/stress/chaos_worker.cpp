@@ -44,6 +44,11 @@
 #include <random>
 #include <string>
 
+#include "chaos_counter.hpp"
+
+using plock::test::chaos::CounterText;
+using plock::test::chaos::parse_counter;
+
 namespace {
 
 std::string g_events_path;
@@ -124,26 +129,6 @@ bool owner_alive(const std::string& marker, std::string& owner_run) {
     return actual_start == start && state != 'Z' && state != 'X';
 }
 
-struct Counter {
-    bool parsed = false;
-    long long value = 0;
-    std::string writer;
-};
-
-Counter parse_counter(const std::string& text) {
-    Counter counter;
-    char writer[64] = {};
-    long long value = 0;
-    char tail = 0;
-    if (!text.empty() && text.back() == '\n' &&
-        std::sscanf(text.c_str(), "%lld %63s%c", &value, writer, &tail) == 3 && tail == '\n' && value >= 0) {
-        counter.parsed = true;
-        counter.value = value;
-        counter.writer = writer;
-    }
-    return counter;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -219,7 +204,7 @@ int main(int argc, char** argv) {
     } else if (!read_whole(counter_path, text)) {
         fail("cannot read " + counter_path);
     }
-    const Counter counter = parse_counter(text);
+    const CounterText counter = parse_counter(text);
     if (!counter.parsed) {
         log_event("torn run=" + run + " domain=" + domain);
         return 1;
