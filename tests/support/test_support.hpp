@@ -139,4 +139,9 @@ private:
 
 bool running_as_root();
 
+// The processes blocked in the kernel waiting for a lock on the file at
+// `path` (the "->" lines of /proc/locks for its device and inode): a test
+// that needs a waiter to be waiting waits for this, not for a time.
+std::size_t blocked_waiters(const std::string& path);
+
 }  // namespace plock::test
