@@ -379,6 +379,26 @@ void StartBarrier::release(int count) const {
 
 bool running_as_root() { return geteuid() == 0; }
 
+bool has_inotify(pid_t pid) {
+    const std::string directory = "/proc/" + std::to_string(pid) + "/fd";
+    DIR* descriptors = opendir(directory.c_str());
+    if (!descriptors) {
+        return false;  // gone
+    }
+    bool found = false;
+    while (const dirent* entry = readdir(descriptors)) {
+        char target[64];
+        const std::string link = directory + "/" + entry->d_name;
+        const ssize_t length = readlink(link.c_str(), target, sizeof target - 1);
+        if (length > 0 && std::string(target, static_cast<std::size_t>(length)) == "anon_inode:inotify") {
+            found = true;
+            break;
+        }
+    }
+    closedir(descriptors);
+    return found;
+}
+
 std::size_t blocked_waiters(const std::string& path) {
     struct stat status {};
     if (stat(path.c_str(), &status) != 0) {
