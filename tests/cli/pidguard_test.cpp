@@ -497,14 +497,21 @@ TEST_CASE("a start and a query wait for the PID of a guard that has just taken t
     const std::string pidfile = directory / "starting.pid";
     const std::string started = directory / "started";
     Gate gate(directory);
-    // flock(1) takes the empty file; its command writes its own PID a moment
-    // later, as a guard does once its command has started.
+    Gate write_pid(directory, "write-pid");
+    // flock(1) takes the empty file; its command writes its own PID once the
+    // test lets it (write_pid), as a guard does once its command has started.
     Process holder = Process::start({"flock", pidfile, "sh", "-c",
-                                     ": > " + shell_quote(started) + "; sleep 0.5; echo $$ > " +
-                                         shell_quote(pidfile) + "; " + gate.hold_command()});
+                                     ": > " + shell_quote(started) + "; " + write_pid.hold_command() +
+                                         "; echo $$ > " + shell_quote(pidfile) + "; " + gate.hold_command()});
     REQUIRE(wait_until([&] { return exists(started); }));
     Process query = Process::start_plock({"pidguard", "--status", pidfile});
     Process start = Process::start_plock({"pidguard", pidfile, "--", "true"});
+    // Both wait for the PID (each has the inotify watch of that wait open)
+    // before it is written, instead of a sleep that they had to be started
+    // within. (They must still get there within k_pid_write_window, 2 s, of
+    // flock creating the file: plock's own rule for a guard just starting.)
+    CHECK(wait_until([&] { return has_inotify(query.pid()) && has_inotify(start.pid()); }));
+    write_pid.open();
     CHECK(query.wait() == 0);
     CHECK(start.wait() == 75);
     REQUIRE(gate.wait_ready());
@@ -522,10 +529,17 @@ TEST_CASE("a file held long without a PID is reported at once with its holder", 
     REQUIRE(run({"touch", "-d", "1 hour ago", pidfile}).status == 0);
     Gate gate(directory);
     Process holder = hold_lock({"flock", pidfile}, gate);
-    const Result status = run_plock({"pidguard", "--status", pidfile});
-    CHECK(status.status == 0);
-    CHECK(status.out == std::to_string(holder.pid()) + "\n");
-    CHECK(status.elapsed < std::chrono::seconds(2));
+    // At once: it never waits for a PID (it never opens the inotify watch of
+    // that wait), rather than a time bound a slow machine could exceed.
+    Process query = Process::start_plock({"pidguard", "--status", pidfile});
+    bool waited = false;
+    REQUIRE(wait_until([&] {
+        waited = waited || has_inotify(query.pid());
+        return query.finished();
+    }));
+    CHECK_FALSE(waited);
+    CHECK(query.wait() == 0);
+    CHECK(query.out() == std::to_string(holder.pid()) + "\n");
     gate.open();
     CHECK(holder.wait() == 0);
 }
