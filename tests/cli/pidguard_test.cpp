@@ -19,10 +19,11 @@ namespace {
 
 // Shell: wait until PLOCK_PIDFILE holds our own PID (plock writes it the
 // moment our exec has succeeded, so we may run a moment before it is there).
-// Gives up after a few seconds, and the test sees the wrong content.
+// Gives up only after 3000 looks 10 ms apart (at least 30 s: a hang guard, not
+// a bound on how soon plock writes), and the test then sees the wrong content.
 const std::string k_await_own_pid =
     "i=0; while :; do p=; read p < \"$PLOCK_PIDFILE\"; [ \"$p\" = $$ ] && break; "
-    "i=$((i+1)); [ $i -gt 20000 ] && break; done; ";
+    "i=$((i+1)); [ $i -gt 3000 ] && break; sleep 0.01; done; ";
 
 std::string trimmed(std::string text) {
     while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
