@@ -39,9 +39,10 @@ std::set<std::string> names_in(const std::string& directory) {
 
 std::string quoted(const std::string& text) { return "'" + text + "'"; }
 
-// Rounds of the long races. A sanitized plock takes ~0.3 s to start and to
-// check for leaks at exit, which made the 8 x 100 race alone take five
-// minutes of the CI's ten; a quarter of the rounds runs the same code paths.
+// Rounds of the long races. A sanitized plock takes several times as long to
+// start and to check for leaks at exit (about 0.3 s with GCC's runtimes, which
+// made the 8 x 100 race alone take five minutes; 15-25 ms with clang's); a
+// quarter of the rounds runs the same code paths.
 constexpr int k_updates_per_writer = PLOCK_TEST_SANITIZED ? 25 : 100;
 constexpr int k_mixed_rounds = PLOCK_TEST_SANITIZED ? 10 : 40;
 
