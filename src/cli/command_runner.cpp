@@ -5,6 +5,7 @@
 
 #include "cli/log.hpp"
 #include "plock/child.hpp"
+#include "plock/exit_code.hpp"
 #include "plock/signals.hpp"
 
 namespace plock::cli {
@@ -34,7 +35,9 @@ int run_command(const RunRequest& request) {
     spec.inherited_fds = request.inherited_fds;
     spec.standard_input = request.standard_input;
     spec.standard_output = request.standard_output;
-    spec.die_with_parent = request.die_with_parent;
+    spec.stop_tree_if_plock_dies = request.stop_tree_if_plock_dies;
+    spec.held_fds = request.held_fds;
+    spec.supervised = request.supervised || request.stop.time_limit.has_value();
     spec.signal_mask = request.original_mask;
 
     if (logger().should_log(LogLevel::debug)) {
@@ -48,11 +51,27 @@ int run_command(const RunRequest& request) {
     if (request.on_started) {
         request.on_started(child.pid());
     }
-    const auto status = child.wait(forwarded_signals(), std::nullopt);
+    Deadline limit;
+    if (request.stop.time_limit) {
+        limit = Clock::now() + std::chrono::duration_cast<Clock::duration>(*request.stop.time_limit);
+    }
+    auto status = child.wait(forwarded_signals(), limit);
+    if (!status) {
+        stop_for_time_limit(child, request.stop);
+        child.wait(forwarded_signals(), std::nullopt);
+        return exit_code::k_time_limit;
+    }
     if (status->signaled()) {
         logger().debug("the command was killed by {}", signal_name(status->signal()));
     }
     return status->shell_status();
+}
+
+void stop_for_time_limit(ChildProcess& child, const StopPolicy& stop) {
+    logger().info("the command ran longer than its time limit of {}: stopping it and every process it "
+                  "started (SIGTERM, SIGKILL after {})",
+                  format_seconds(*stop.time_limit), format_seconds(stop.grace));
+    child.stop(stop.grace);
 }
 
 }  // namespace plock::cli

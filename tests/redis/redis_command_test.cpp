@@ -145,7 +145,7 @@ TEST_CASE("the command sees the key and its tokens and inherits no connection", 
     CHECK(fencing == "1");
     CHECK(slot == "none");
     CHECK(server.cli({"GET", "ci/job"}) == token);
-    const auto children = children_of(plock.pid());
+    const auto children = commands_of(plock.pid());
     REQUIRE(children.size() == 1);
     CHECK(sockets_of(children.front()).empty());
     CHECK_FALSE(sockets_of(plock.pid()).empty());  // the check can see a socket
@@ -273,7 +273,7 @@ TEST_CASE("a command that ignores SIGTERM is killed when the lease ends", "[redi
     Process plock = Process::start_plock(redis_arguments(
         server, {"--lease", "2", "stubborn", "-c", "trap '' TERM; : > '" + ready + "'; exec sleep 60"}));
     REQUIRE(wait_until([&] { return exists(ready); }));
-    const auto children = children_of(plock.pid());
+    const auto children = commands_of(plock.pid());
     REQUIRE(children.size() == 1);
     const auto killed_at = Clock::now();
     server.kill();
@@ -334,7 +334,7 @@ TEST_CASE("a plock stopped past its lease kills its command as soon as it runs a
     Process plock = Process::start_plock(redis_arguments(
         server, {"--lease", "1", "frozen", "-c", ": > '" + ready + "'; exec sleep 60"}));
     REQUIRE(wait_until([&] { return exists(ready); }));
-    const auto children = children_of(plock.pid());
+    const auto children = commands_of(plock.pid());
     REQUIRE(children.size() == 1);
     plock.signal(SIGSTOP);
     REQUIRE(wait_until([&] { return server.cli({"EXISTS", "plock:frozen"}) == "0"; }, 10s));  // the lease ran out
@@ -369,7 +369,7 @@ TEST_CASE("a killed plock takes its command with it", "[redis]") {
     const std::string ready = directory / "ready";
     Process plock = Process::start_plock(redis_arguments(server, {"orphan", "-c", ": > '" + ready + "'; exec sleep 60"}));
     REQUIRE(wait_until([&] { return exists(ready); }));
-    const auto children = children_of(plock.pid());
+    const auto children = commands_of(plock.pid());
     REQUIRE(children.size() == 1);
     plock.signal(SIGKILL);
     plock.wait();
