@@ -111,11 +111,12 @@ struct Message {
         started = 1,      // supervisor: the command runs; value: its PID
         exec_failed = 2,  // supervisor: value: the errno of exec
         exited = 3,       // supervisor: the command ended; value: its wait status
-        forward = 4,      // plock: send signal `value` to the command
+        forward = 4,      // plock: send signal `value` to the command (to what
+                          // is left of the tree once the command has ended)
         stop = 5,         // plock: stop the tree, grace `value` milliseconds
     };
-    std::int32_t kind = 0;
-    std::int32_t value = 0;
+    std::int64_t kind = 0;
+    std::int64_t value = 0;
 };
 
 bool send_message(int fd, Message message) noexcept {
@@ -166,7 +167,7 @@ public:
         sigaddset(&child_signal, SIGCHLD);
         m_child_events = signalfd(-1, &child_signal, SFD_CLOEXEC | SFD_NONBLOCK);
         if (m_child_events < 0) {
-            send_message(m_channel, {Message::exec_failed, errno});
+            send_message(m_channel, {Message::exec_failed, static_cast<std::int64_t>(errno)});
             _exit(0);
         }
         if (const int error = start_command(); error != 0) {
@@ -267,7 +268,10 @@ private:
             return;
         }
         if (message.kind == Message::forward && !m_command_ended) {
-            kill(m_command, message.value);
+            kill(m_command, static_cast<int>(message.value));
+        } else if (message.kind == Message::forward) {
+            // The run goes on for the tree alone: the signal is for it.
+            signal_tree(m_tree, static_cast<int>(message.value));
         } else if (message.kind == Message::stop) {
             stop_tree(m_tree, std::chrono::milliseconds(message.value));
             _exit(0);
@@ -327,9 +331,9 @@ ChildProcess ChildProcess::spawn(const CommandSpec& spec) {
         int status = 0;
         retry_on_eintr([&] { return waitpid(supervisor, &status, 0); });
         const bool reported = count == static_cast<ssize_t>(sizeof first) && first.kind == Message::exec_failed;
-        throw SystemError(Operation::execute, spec.argv[0], reported ? first.value : EIO);
+        throw SystemError(Operation::execute, spec.argv[0], reported ? static_cast<int>(first.value) : EIO);
     }
-    return ChildProcess(supervisor, first.value, std::move(ours));
+    return ChildProcess(supervisor, static_cast<pid_t>(first.value), std::move(ours));
 }
 
 ChildProcess ChildProcess::spawn_directly(const CommandSpec& spec) {
@@ -447,7 +451,7 @@ void ChildProcess::read_reports() {
             retry_on_eintr([&] { return recv(m_channel.get(), &message, sizeof message, MSG_DONTWAIT); });
         if (count == static_cast<ssize_t>(sizeof message)) {
             if (message.kind == Message::exited) {
-                m_status = message.value;
+                m_status = static_cast<int>(message.value);
             }
             continue;
         }
@@ -516,7 +520,7 @@ void ChildProcess::send_signal(int signal) noexcept {
         }
         return;
     }
-    if (!m_over && !m_status) {
+    if (!m_over) {
         send_message(m_channel.get(), {Message::forward, signal});
     }
 }
@@ -528,8 +532,7 @@ void ChildProcess::stop(std::chrono::nanoseconds grace) noexcept {
     }
     if (!m_over) {
         const auto milliseconds = std::chrono::duration_cast<std::chrono::milliseconds>(grace).count();
-        send_message(m_channel.get(),
-                     {Message::stop, static_cast<std::int32_t>(std::clamp<long long>(milliseconds, 0, INT32_MAX))});
+        send_message(m_channel.get(), {Message::stop, std::max<std::int64_t>(milliseconds, 0)});
     }
 }
 

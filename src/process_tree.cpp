@@ -70,16 +70,19 @@ bool wait_until_empty(ProcessTree& tree, Clock::time_point until) {
     }
 }
 
-void kill_tree(ProcessTree& tree) {
+bool kill_tree(ProcessTree& tree, Deadline until) {
     for (;;) {
         const std::vector<pid_t> members = tree.members();
         if (members.empty()) {
-            return;
+            return true;
+        }
+        if (until && Clock::now() >= *until) {
+            return false;
         }
         for (const pid_t member : members) {
             tree.send(member, SIGKILL);
         }
-        tree.settle(Clock::now() + k_kill_round);
+        tree.settle(std::min(until.value_or(Clock::time_point::max()), Clock::now() + k_kill_round));
     }
 }
 
@@ -139,26 +142,25 @@ void OwnDescendants::settle(Clock::time_point until) {
     reap();
 }
 
-bool ForeignTrees::add_root(pid_t root) {
-    const std::size_t before = m_processes.size();
-    pin(root);
-    if (m_processes.size() == before) {
+bool ForeignTrees::contains(pid_t pid) const noexcept {
+    return std::any_of(m_processes.begin(), m_processes.end(),
+                       [pid](const Pinned& process) { return process.pid == pid; });
+}
+
+bool ForeignTrees::pin(pid_t pid) {
+    if (contains(pid)) {
+        return true;
+    }
+    UniqueFd pidfd(open_pidfd(pid));
+    if (!pidfd) {
         return false;
     }
-    discover();
+    m_processes.push_back({pid, std::move(pidfd)});
     return true;
 }
 
-void ForeignTrees::pin(pid_t pid) {
-    for (const Pinned& process : m_processes) {
-        if (process.pid == pid) {
-            return;
-        }
-    }
-    UniqueFd pidfd(open_pidfd(pid));
-    if (pidfd) {
-        m_processes.push_back({pid, std::move(pidfd)});
-    }
+void ForeignTrees::unpin(pid_t pid) noexcept {
+    std::erase_if(m_processes, [pid](const Pinned& process) { return process.pid == pid; });
 }
 
 bool ForeignTrees::has_ended(const Pinned& process) const {

@@ -95,7 +95,8 @@ public:
 
     // Waits until the run is over (the command has ended, or with
     // run_until_tree_ends its whole tree) or `until` passes (nullopt),
-    // forwarding to the command each signal of `forwarded` that arrives. The
+    // forwarding to the command each signal of `forwarded` that arrives (see
+    // send_signal). The
     // caller must block `forwarded` and SIGCHLD (ScopedSignalMask). A signal
     // the kernel sent to our whole process group (Ctrl-C at a terminal) has
     // reached the command already and is not sent twice. The status is the
@@ -105,7 +106,9 @@ public:
     // True once the command itself has ended (its tree may run on).
     bool command_ended() const noexcept { return m_status.has_value(); }
 
-    // Sends `signal` to the command, if it still runs.
+    // Sends `signal` to the command, if it still runs; once it has ended,
+    // while the run goes on for its tree (run_until_tree_ends), to every
+    // process left of the tree.
     void send_signal(int signal) noexcept;
 
     // Stops the whole tree (stop_tree: SIGTERM, `grace`, SIGKILL until none

@@ -42,8 +42,9 @@ void signal_tree(ProcessTree& tree, int signal);
 // Waits until the tree has no members or `until` passes; true when empty.
 bool wait_until_empty(ProcessTree& tree, Clock::time_point until);
 
-// SIGKILL to every member, again, until there are none.
-void kill_tree(ProcessTree& tree);
+// SIGKILL to every member, again, until there are none (true) or `until`
+// passes (false: a process stuck in the kernel).
+bool kill_tree(ProcessTree& tree, Deadline until = std::nullopt);
 
 // The whole stop: SIGTERM and SIGCONT to every member, up to `grace` for the
 // tree to end, then kill_tree(). With a grace of zero, kill_tree() at once.
@@ -76,8 +77,22 @@ private:
 // tree).
 class ForeignTrees final : public ProcessTree {
 public:
-    // Pins `root` and its descendants; false when `root` has gone already.
-    bool add_root(pid_t root);
+    // Pins `root`, then asks `proof` whether it is the process meant (a PID
+    // read before the pin may have been reused); if so, its descendants are
+    // pinned too. False when `root` has gone or the proof failed.
+    template <typename Proof>
+    bool add_root(pid_t root, Proof&& proof) {
+        if (contains(root)) {
+            return true;  // found already, as a descendant of another root
+        }
+        if (!pin(root) || !proof(root)) {
+            unpin(root);
+            return false;
+        }
+        discover();
+        return true;
+    }
+    bool contains(pid_t pid) const noexcept;
 
     std::vector<pid_t> members() override;
     void send(pid_t member, int signal) override;
@@ -88,7 +103,8 @@ private:
         pid_t pid;
         UniqueFd pidfd;
     };
-    void pin(pid_t pid);
+    bool pin(pid_t pid);
+    void unpin(pid_t pid) noexcept;
     void discover();
     bool has_ended(const Pinned& process) const;
 
