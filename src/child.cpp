@@ -330,8 +330,18 @@ ChildProcess ChildProcess::spawn(const CommandSpec& spec) {
     if (count != static_cast<ssize_t>(sizeof first) || first.kind != Message::started) {
         int status = 0;
         retry_on_eintr([&] { return waitpid(supervisor, &status, 0); });
-        const bool reported = count == static_cast<ssize_t>(sizeof first) && first.kind == Message::exec_failed;
-        throw SystemError(Operation::execute, spec.argv[0], reported ? static_cast<int>(first.value) : EIO);
+        if (count == static_cast<ssize_t>(sizeof first) && first.kind == Message::exec_failed) {
+            throw SystemError(Operation::execute, spec.argv[0], static_cast<int>(first.value));
+        }
+        if (!WIFSIGNALED(status)) {
+            throw SystemError(Operation::execute, spec.argv[0], EIO, "its supervisor ended without a word");
+        }
+        // Killed before it could say (by someone who signals our children):
+        // a run killed by that signal, with no command to speak of.
+        ChildProcess killed(supervisor, -1, UniqueFd());
+        killed.m_status = WTERMSIG(status);
+        killed.m_over = true;
+        return killed;
     }
     return ChildProcess(supervisor, static_cast<pid_t>(first.value), std::move(ours));
 }

@@ -90,7 +90,9 @@ public:
     // Kills (SIGKILL) the whole tree of a run that is not over, and reaps it.
     ~ChildProcess();
 
-    pid_t pid() const noexcept { return m_command; }  // the command's PID
+    // The command's PID; -1 when the supervisor was killed before it could
+    // start the command (wait() then reports that signal).
+    pid_t pid() const noexcept { return m_command; }
     pid_t supervisor_pid() const noexcept { return m_supervisor; }
 
     // Waits until the run is over (the command has ended, or with

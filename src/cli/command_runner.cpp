@@ -48,7 +48,7 @@ int run_command(const RunRequest& request) {
         exec_command(spec);
     }
     ChildProcess child = ChildProcess::spawn(spec);
-    if (request.on_started) {
+    if (request.on_started && child.pid() > 0) {
         request.on_started(child.pid());
     }
     Deadline limit;

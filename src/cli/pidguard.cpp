@@ -221,7 +221,8 @@ std::string help_footer() {
         "  plock pidguard --status /run/web.pid                  # print the running instance's PID\n\n"
         "PIDFILE is locked and holds the command's PID while it runs; it is removed when the\n"
         "command ends. A second start exits 75 (-n is the default; -w waits). The command sees\n"
-        "PLOCK_PIDFILE. Exit status: the command's, 75 when PIDFILE is held; see 'plock --help'.\n"
+        "PLOCK_PIDFILE. Exit status: the command's, 75 when PIDFILE is held, 124 when --time-limit\n"
+        "stopped it; see 'plock --help'.\n"
         "With --status:\n";
     for (const exit_code::Entry& entry : exit_code::k_query_table) {
         std::string code = "  " + std::to_string(entry.code);

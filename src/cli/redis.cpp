@@ -337,8 +337,8 @@ void define_redis(CLI::App& command, Dispatch& dispatch) {
         "increasing) and, with --permits, PLOCK_SLOT. The lock is held until the command and\n"
         "every process it started have ended (-o: the command alone). If the lease cannot be\n"
         "renewed, all of them get SIGTERM a quarter lease before it ends, SIGKILL after --grace\n"
-        "or when it ends, and plock exits with 79. Password: PLOCK_REDIS_PASSWORD or\n"
-        "--password-file. See plock(1).");
+        "or when it ends, and plock exits with 79 (124 when --time-limit stopped them).\n"
+        "Password: PLOCK_REDIS_PASSWORD or --password-file. See plock(1).");
     run_when_chosen(command, dispatch, [options](const CommandWords& words) -> Run {
         apply_output_options(options->output);
         return [settings = validate(*options, words)] { return run_redis_command(settings); };

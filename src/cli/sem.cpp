@@ -320,7 +320,8 @@ void define_sem(CLI::App& command, Dispatch& dispatch) {
         "  plock sem -n 2 --status gpu                          # who holds which slot?\n\n"
         "The command sees PLOCK_SLOT (0 to N-1), PLOCK_SEM and PLOCK_FILE. Exit status: the command's,\n"
         "75 when no slot is free (--nonblock) or the timeout expires, 78 when others use NAME with\n"
-        "another -n, 128+N when killed by signal N; see 'plock --help'.");
+        "another -n, 124 when --time-limit stopped it, 128+N when killed by signal N; see\n"
+        "'plock --help'.");
     run_when_chosen(command, dispatch, [options](const CommandWords& words) -> Run {
         apply_output_options(options->output);
         return [settings = validate(*options, words)] { return run_semaphore(settings); };
