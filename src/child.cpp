@@ -93,6 +93,67 @@ int redirect_standard_streams(const CommandSpec& spec) noexcept {
 }
 
 
+// What start_command() did: the command's PID, or the errno of the step
+// that failed (`failed_step` names it; nullptr: exec itself).
+struct Started {
+    pid_t pid = -1;
+    int error = 0;
+    const char* failed_step = nullptr;
+};
+
+// Starts the command with vfork + exec, as the caller's child. An exec
+// failure comes back as the errno on a close-on-exec pipe: a successful exec
+// closes it, so the parent reads end-of-file. (Not a variable shared through
+// vfork: under valgrind and ThreadSanitizer vfork is a fork, and the parent
+// would never see the child's write.) vfork: the child borrows our memory
+// until it execs, so nothing is copied however large plock is. The child
+// makes only async-signal-safe calls and leaves by exec or _exit. A command
+// that could not be executed has been reaped on return. Allocates nothing:
+// the supervisor calls it too.
+Started start_command(const CommandSpec& spec, const ExecArguments& arguments, bool die_with_parent) noexcept {
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0) {
+        return {-1, errno, "a pipe for the command"};
+    }
+    const pid_t parent = getpid();
+    const pid_t pid = vfork();
+    if (pid < 0) {
+        const int error = errno;
+        close(report[0]);
+        close(report[1]);
+        return {-1, error, "a process for the command"};
+    }
+    if (pid == 0) {
+        if (die_with_parent) {
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (getppid() != parent) {
+                _exit(128 + SIGKILL);  // the parent died before the request took effect
+            }
+        }
+        for (int fd : spec.inherited_fds) {
+            clear_close_on_exec(fd);
+        }
+        int error = redirect_standard_streams(spec);
+        if (error == 0) {
+            sigprocmask(SIG_SETMASK, &spec.signal_mask, nullptr);
+            execvpe(arguments.argv()[0], arguments.argv(), arguments.envp());
+            error = errno;
+        }
+        [[maybe_unused]] const ssize_t written = write(report[1], &error, sizeof error);
+        _exit(127);
+    }
+    close(report[1]);
+    int error = 0;
+    const ssize_t count = retry_on_eintr([&] { return read(report[0], &error, sizeof error); });
+    close(report[0]);
+    if (count == static_cast<ssize_t>(sizeof error) && error != 0) {
+        int status = 0;
+        retry_on_eintr([&] { return waitpid(pid, &status, 0); });
+        return {-1, error, nullptr};
+    }
+    return {pid, 0, nullptr};
+}
+
 }  // namespace
 
 bool ExitStatus::exited() const noexcept { return WIFEXITED(m_wait_status); }
@@ -170,7 +231,7 @@ public:
             send_message(m_channel, {Message::exec_failed, static_cast<std::int64_t>(errno)});
             _exit(0);
         }
-        if (const int error = start_command(); error != 0) {
+        if (const int error = start(); error != 0) {
             send_message(m_channel, {Message::exec_failed, error});
             _exit(0);
         }
@@ -194,52 +255,12 @@ public:
     }
 
 private:
-    // Forks and execs the command; 0, or the errno of a failed exec.
-    int start_command() noexcept {
-        int report[2];
-        if (pipe2(report, O_CLOEXEC) != 0) {
-            return errno;
-        }
-        const pid_t supervisor = getpid();
-        const pid_t pid = vfork();
-        if (pid < 0) {
-            const int error = errno;
-            close(report[0]);
-            close(report[1]);
-            return error;
-        }
-        if (pid == 0) {
-            // Only async-signal-safe calls until exec or _exit.
-            if (m_spec.stop_tree_if_plock_dies) {
-                // Should the supervisor itself be killed, the command goes too.
-                prctl(PR_SET_PDEATHSIG, SIGKILL);
-                if (getppid() != supervisor) {
-                    _exit(128 + SIGKILL);
-                }
-            }
-            for (int fd : m_spec.inherited_fds) {
-                clear_close_on_exec(fd);
-            }
-            int error = redirect_standard_streams(m_spec);
-            if (error == 0) {
-                sigprocmask(SIG_SETMASK, &m_spec.signal_mask, nullptr);
-                execvpe(m_arguments.argv()[0], m_arguments.argv(), m_arguments.envp());
-                error = errno;
-            }
-            [[maybe_unused]] const ssize_t written = write(report[1], &error, sizeof error);
-            _exit(127);
-        }
-        close(report[1]);
-        int error = 0;
-        const ssize_t count = retry_on_eintr([&] { return read(report[0], &error, sizeof error); });
-        close(report[0]);
-        if (count == static_cast<ssize_t>(sizeof error) && error != 0) {
-            int status = 0;
-            retry_on_eintr([&] { return waitpid(pid, &status, 0); });
-            return error;
-        }
-        m_command = pid;
-        return 0;
+    // Starts the command as our child; 0, or the errno of what failed.
+    int start() noexcept {
+        // Should the supervisor itself be killed, the command goes too.
+        const Started started = start_command(m_spec, m_arguments, m_spec.stop_tree_if_plock_dies);
+        m_command = started.pid;
+        return started.error;
     }
 
     static void on_reaped(void* context, pid_t pid, int wait_status) {
@@ -348,46 +369,14 @@ ChildProcess ChildProcess::spawn(const CommandSpec& spec) {
 
 ChildProcess ChildProcess::spawn_directly(const CommandSpec& spec) {
     const ExecArguments arguments(spec);
-    // An exec failure comes back as the errno on a close-on-exec pipe: a
-    // successful exec closes it, so the parent reads end-of-file. (Not a
-    // variable shared through vfork: under valgrind and ThreadSanitizer vfork
-    // is a fork, and the parent would never see the child's write.)
-    int report_pipe[2];
-    if (pipe2(report_pipe, O_CLOEXEC) != 0) {
-        throw SystemError(Operation::system, "a pipe for the command", errno);
+    const Started started = start_command(spec, arguments, false);
+    if (started.failed_step != nullptr) {
+        throw SystemError(Operation::system, started.failed_step, started.error);
     }
-    UniqueFd report_read(report_pipe[0]);
-    UniqueFd report_write(report_pipe[1]);
-    // vfork: the child borrows our memory until it execs, so nothing is
-    // copied however large plock is. The child makes only async-signal-safe
-    // system calls and leaves by exec or _exit, never by returning.
-    const pid_t pid = vfork();
-    if (pid < 0) {
-        throw SystemError(Operation::system, "a process for the command", errno);
+    if (started.error != 0) {
+        throw SystemError(Operation::execute, spec.argv[0], started.error);
     }
-    if (pid == 0) {
-        for (int fd : spec.inherited_fds) {
-            clear_close_on_exec(fd);
-        }
-        int error = redirect_standard_streams(spec);
-        if (error == 0) {
-            sigprocmask(SIG_SETMASK, &spec.signal_mask, nullptr);
-            execvpe(arguments.argv()[0], arguments.argv(), arguments.envp());
-            error = errno;
-        }
-        [[maybe_unused]] const ssize_t written = write(report_pipe[1], &error, sizeof error);
-        _exit(127);
-    }
-
-    ChildProcess child(-1, pid, UniqueFd());
-    report_write.reset();
-    int exec_error = 0;
-    const ssize_t count = retry_on_eintr([&] { return read(report_read.get(), &exec_error, sizeof exec_error); });
-    if (count == static_cast<ssize_t>(sizeof exec_error) && exec_error != 0) {
-        child.reap_directly(true);
-        throw SystemError(Operation::execute, spec.argv[0], exec_error);
-    }
-    return child;
+    return ChildProcess(-1, started.pid, UniqueFd());
 }
 
 void ChildProcess::reap_directly(bool block) {
