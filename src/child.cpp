@@ -175,6 +175,7 @@ struct Message {
         forward = 4,      // plock: send signal `value` to the command (to what
                           // is left of the tree once the command has ended)
         stop = 5,         // plock: stop the tree, grace `value` milliseconds
+        killing = 6,      // supervisor: the grace ran out, `value` processes get SIGKILL
     };
     std::int64_t kind = 0;
     std::int64_t value = 0;
@@ -294,7 +295,9 @@ private:
             // The run goes on for the tree alone: the signal is for it.
             signal_tree(m_tree, static_cast<int>(message.value));
         } else if (message.kind == Message::stop) {
-            stop_tree(m_tree, std::chrono::milliseconds(message.value));
+            stop_tree(m_tree, std::chrono::milliseconds(message.value), [this](std::size_t left) {
+                send_message(m_channel, {Message::killing, static_cast<std::int64_t>(left)});
+            });
             _exit(0);
         }
     }
@@ -429,7 +432,8 @@ ChildProcess::ChildProcess(ChildProcess&& other) noexcept
       m_command(std::exchange(other.m_command, -1)),
       m_channel(std::move(other.m_channel)),
       m_status(other.m_status),
-      m_over(std::exchange(other.m_over, true)) {}
+      m_over(std::exchange(other.m_over, true)),
+      m_killed_after_grace(other.m_killed_after_grace) {}
 
 ChildProcess::~ChildProcess() {
     if (m_over || m_command < 0) {
@@ -451,6 +455,8 @@ void ChildProcess::read_reports() {
         if (count == static_cast<ssize_t>(sizeof message)) {
             if (message.kind == Message::exited) {
                 m_status = static_cast<int>(message.value);
+            } else if (message.kind == Message::killing) {
+                m_killed_after_grace = true;
             }
             continue;
         }

@@ -86,7 +86,8 @@ bool kill_tree(ProcessTree& tree, Deadline until) {
     }
 }
 
-void stop_tree(ProcessTree& tree, std::chrono::nanoseconds grace) {
+void stop_tree(ProcessTree& tree, std::chrono::nanoseconds grace,
+               const std::function<void(std::size_t left)>& before_kill) {
     if (grace > std::chrono::nanoseconds::zero()) {
         for (const pid_t member : tree.members()) {
             tree.send(member, SIGTERM);
@@ -95,6 +96,9 @@ void stop_tree(ProcessTree& tree, std::chrono::nanoseconds grace) {
         const auto until = Clock::now() + std::chrono::duration_cast<Clock::duration>(grace);
         if (wait_until_empty(tree, until)) {
             return;
+        }
+        if (before_kill) {
+            before_kill(tree.members().size());
         }
     }
     kill_tree(tree);

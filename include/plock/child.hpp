@@ -118,6 +118,10 @@ public:
     // Without a supervisor, SIGKILL to the command alone.
     void stop(std::chrono::nanoseconds grace) noexcept;
 
+    // True when stop() had to end the tree with SIGKILL (processes of it
+    // outlasted the grace), or kill_now() was called.
+    bool killed_after_grace() const noexcept { return m_killed_after_grace; }
+
     // Kills the whole tree now, from here as well as by the supervisor: for
     // when a lease ends and the supervisor may be held up (stopped).
     void kill_now() noexcept;
@@ -136,6 +140,7 @@ private:
     UniqueFd m_channel;               // our end of the socket to the supervisor
     std::optional<int> m_status;      // the command's wait status, once reported
     bool m_over = false;              // the supervisor has exited and been reaped
+    bool m_killed_after_grace = false;
 };
 
 // Replaces this process with the command (--no-fork). Returns only by

@@ -11,6 +11,8 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstddef>
+#include <functional>
 #include <vector>
 
 #include "plock/fd.hpp"
@@ -48,7 +50,10 @@ bool kill_tree(ProcessTree& tree, Deadline until = std::nullopt);
 
 // The whole stop: SIGTERM and SIGCONT to every member, up to `grace` for the
 // tree to end, then kill_tree(). With a grace of zero, kill_tree() at once.
-void stop_tree(ProcessTree& tree, std::chrono::nanoseconds grace);
+// `before_kill`, when given, hears how many members are left when the grace
+// has run out and SIGKILL is needed (not with a grace of zero).
+void stop_tree(ProcessTree& tree, std::chrono::nanoseconds grace,
+               const std::function<void(std::size_t left)>& before_kill = {});
 
 // The descendants of the calling process, which must be their child
 // subreaper (PR_SET_CHILD_SUBREAPER): every orphan of the tree comes back to

@@ -59,6 +59,7 @@ int run_command(const RunRequest& request) {
     if (!status) {
         stop_for_time_limit(child, request.stop);
         child.wait(forwarded_signals(), std::nullopt);
+        report_time_limit_kill(child, request.stop);
         return exit_code::k_time_limit;
     }
     if (status->signaled()) {
@@ -69,9 +70,16 @@ int run_command(const RunRequest& request) {
 
 void stop_for_time_limit(ChildProcess& child, const StopPolicy& stop) {
     logger().info("the command ran longer than its time limit of {}: stopping it and every process it "
-                  "started (SIGTERM, SIGKILL after {})",
-                  format_seconds(*stop.time_limit), format_seconds(stop.grace));
+                  "started (SIGTERM)",
+                  format_seconds(*stop.time_limit));
     child.stop(stop.grace);
+}
+
+void report_time_limit_kill(const ChildProcess& child, const StopPolicy& stop) {
+    if (child.killed_after_grace()) {
+        logger().info("processes of the command still ran {} after SIGTERM: killed them (SIGKILL)",
+                      format_seconds(stop.grace));
+    }
 }
 
 }  // namespace plock::cli

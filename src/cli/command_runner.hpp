@@ -51,5 +51,7 @@ int run_command(const RunRequest& request);
 
 // Says why, and asks the supervisor to stop the command's whole tree.
 void stop_for_time_limit(ChildProcess& child, const StopPolicy& stop);
+// Once the tree is gone: says whether SIGKILL was needed (-v).
+void report_time_limit_kill(const ChildProcess& child, const StopPolicy& stop);
 
 }  // namespace plock::cli

@@ -192,6 +192,7 @@ int hold_while_running(RedisLock& lock, const Settings& settings, const sigset_t
     bool terminated = false;  // stopping the tree: the lease cannot be kept
     bool killed = false;
     bool over_time = false;   // stopping the tree: it ran past --time-limit
+    std::chrono::nanoseconds grace{};  // of the stop for a lease that cannot be kept
     std::string trouble;      // why the last renewal failed
     std::optional<ExitStatus> status;
     for (;;) {
@@ -211,7 +212,7 @@ int hold_while_running(RedisLock& lock, const Settings& settings, const sigset_t
         }
         const auto now = Clock::now();
         if (!killed && now >= schedule.kill_at()) {
-            logger().error("the lease on {} ends now and the command's processes still run: killing them "
+            logger().error("the lease on {} ends now and processes of the command still run: killing them "
                            "(SIGKILL)",
                            describe(lock));
             child.kill_now();
@@ -219,15 +220,14 @@ int hold_while_running(RedisLock& lock, const Settings& settings, const sigset_t
             terminated = true;  // also when plock itself was held up past terminate_at
         } else if (!terminated && now >= schedule.terminate_at()) {
             // SIGKILL by the time the lease ends at the latest.
-            const auto grace = std::min<std::chrono::nanoseconds>(settings.stop.grace, schedule.kill_at() - now);
+            grace = std::min<std::chrono::nanoseconds>(settings.stop.grace, schedule.kill_at() - now);
             if (schedule.is_lost()) {
-                logger().error("lost {}: {}; stopping the command and every process it started (SIGTERM, "
-                               "SIGKILL after {})",
-                               describe(lock), trouble, format_seconds(grace));
+                logger().error("lost {}: {}; stopping the command and every process it started (SIGTERM)",
+                               describe(lock), trouble);
             } else {
                 logger().error("cannot renew the lease on {} ({}); stopping the command and every process it "
-                               "started before the lease ends (SIGTERM, SIGKILL after {})",
-                               describe(lock), trouble, format_seconds(grace));
+                               "started (SIGTERM) before the lease ends",
+                               describe(lock), trouble);
             }
             child.stop(grace);
             terminated = true;
@@ -264,6 +264,12 @@ int hold_while_running(RedisLock& lock, const Settings& settings, const sigset_t
         }
     }
     if (terminated) {
+        if (child.killed_after_grace() && !killed) {
+            logger().error("processes of the command still ran {} after SIGTERM{}: killed them (SIGKILL)",
+                           format_seconds(grace),
+                           grace < settings.stop.grace ? ", as the lease on " + describe(lock) + " was about to end"
+                                                       : std::string());
+        }
         lock.abandon();
         return exit_code::k_lock_lost;
     }
@@ -283,6 +289,7 @@ int hold_while_running(RedisLock& lock, const Settings& settings, const sigset_t
     }
     lock.abandon();
     if (over_time) {
+        report_time_limit_kill(child, settings.stop);
         return exit_code::k_time_limit;
     }
     if (status->signaled()) {
