@@ -44,7 +44,7 @@ TEST_CASE("the completion script is valid bash", "[completion]") {
 }
 
 TEST_CASE("bash-completion is installed where the completion test loads it", "[completion]") {
-    INFO("install the bash-completion package (.ci/packages lists it)");
+    INFO("install the bash-completion package (.ci/packages/test lists it)");
     CHECK(exists(k_bash_completion));
 }
 

@@ -187,7 +187,9 @@ TEST_CASE("slots held by portalocker's BoundedSemaphore are busy for plock sem",
     CHECK_THAT(status.out, Catch::Contains("slot 0  held by PID " + std::to_string(first.pid()) + " (" + k_python));
     // A plock waiter starts when a portalocker holder lets go.
     Process waiter = Process::start_plock(plock_sem(directory, 3, "py", {"--", "sh", "-c", "echo $PLOCK_SLOT"}));
-    CHECK_FALSE(waiter.wait(std::chrono::milliseconds(300)));
+    // Waiting in the kernel for the slot portalocker holds (it waits on every slot).
+    REQUIRE(wait_until([&] { return blocked_waiters(directory / "py.01.lock") == 1; }));
+    CHECK_FALSE(waiter.finished());
     gate1.open();
     CHECK(second.wait() == 0);
     CHECK(waiter.wait(std::chrono::seconds(20)) == 0);

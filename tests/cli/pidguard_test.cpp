@@ -19,10 +19,11 @@ namespace {
 
 // Shell: wait until PLOCK_PIDFILE holds our own PID (plock writes it the
 // moment our exec has succeeded, so we may run a moment before it is there).
-// Gives up after a few seconds, and the test sees the wrong content.
+// Gives up only after 3000 looks 10 ms apart (at least 30 s: a hang guard, not
+// a bound on how soon plock writes), and the test then sees the wrong content.
 const std::string k_await_own_pid =
     "i=0; while :; do p=; read p < \"$PLOCK_PIDFILE\"; [ \"$p\" = $$ ] && break; "
-    "i=$((i+1)); [ $i -gt 20000 ] && break; done; ";
+    "i=$((i+1)); [ $i -gt 3000 ] && break; sleep 0.01; done; ";
 
 std::string trimmed(std::string text) {
     while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
@@ -129,12 +130,14 @@ TEST_CASE("a second start exits 75 and names the running command's PID and comma
 TEST_CASE("two concurrent starts run exactly one and the other names its PID over many rounds", "[pidguard][race]") {
     TempDir directory;
     const std::string pidfile = directory / "race.pid";
-    constexpr int k_rounds = 200;
-    const auto budget = std::chrono::seconds(100);
+    // A number of rounds, not a time budget: a slow machine takes longer
+    // instead of proving less (under the sanitizers a plock start costs a
+    // third of a second, hence fewer there).
+    constexpr int k_rounds = PLOCK_TEST_SANITIZED ? 50 : 200;
     const auto began = std::chrono::steady_clock::now();
     int rounds = 0;
     int failed_rounds = 0;
-    for (; rounds < k_rounds && std::chrono::steady_clock::now() - began < budget; ++rounds) {
+    for (; rounds < k_rounds; ++rounds) {
         INFO("round " << rounds);
         const std::string ran = directory / ("ran" + std::to_string(rounds));
         Gate gate(directory, "gate" + std::to_string(rounds));
@@ -174,7 +177,6 @@ TEST_CASE("two concurrent starts run exactly one and the other names its PID ove
               << std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count()
               << "s, " << failed_rounds << " failed\n";
     CHECK(failed_rounds == 0);
-    CHECK(rounds >= 50);  // the budget is generous: fewer means a broken machine, not a pass
 }
 
 TEST_CASE("guards that start together and wait never run two commands at once", "[pidguard][race]") {
@@ -496,14 +498,21 @@ TEST_CASE("a start and a query wait for the PID of a guard that has just taken t
     const std::string pidfile = directory / "starting.pid";
     const std::string started = directory / "started";
     Gate gate(directory);
-    // flock(1) takes the empty file; its command writes its own PID a moment
-    // later, as a guard does once its command has started.
+    Gate write_pid(directory, "write-pid");
+    // flock(1) takes the empty file; its command writes its own PID once the
+    // test lets it (write_pid), as a guard does once its command has started.
     Process holder = Process::start({"flock", pidfile, "sh", "-c",
-                                     ": > " + shell_quote(started) + "; sleep 0.5; echo $$ > " +
-                                         shell_quote(pidfile) + "; " + gate.hold_command()});
+                                     ": > " + shell_quote(started) + "; " + write_pid.hold_command() +
+                                         "; echo $$ > " + shell_quote(pidfile) + "; " + gate.hold_command()});
     REQUIRE(wait_until([&] { return exists(started); }));
     Process query = Process::start_plock({"pidguard", "--status", pidfile});
     Process start = Process::start_plock({"pidguard", pidfile, "--", "true"});
+    // Both wait for the PID (each has the inotify watch of that wait open)
+    // before it is written, instead of a sleep that they had to be started
+    // within. (They must still get there within k_pid_write_window, 2 s, of
+    // flock creating the file: plock's own rule for a guard just starting.)
+    CHECK(wait_until([&] { return has_inotify(query.pid()) && has_inotify(start.pid()); }));
+    write_pid.open();
     CHECK(query.wait() == 0);
     CHECK(start.wait() == 75);
     REQUIRE(gate.wait_ready());
@@ -521,10 +530,17 @@ TEST_CASE("a file held long without a PID is reported at once with its holder", 
     REQUIRE(run({"touch", "-d", "1 hour ago", pidfile}).status == 0);
     Gate gate(directory);
     Process holder = hold_lock({"flock", pidfile}, gate);
-    const Result status = run_plock({"pidguard", "--status", pidfile});
-    CHECK(status.status == 0);
-    CHECK(status.out == std::to_string(holder.pid()) + "\n");
-    CHECK(status.elapsed < std::chrono::seconds(2));
+    // At once: it never waits for a PID (it never opens the inotify watch of
+    // that wait), rather than a time bound a slow machine could exceed.
+    Process query = Process::start_plock({"pidguard", "--status", pidfile});
+    bool waited = false;
+    REQUIRE(wait_until([&] {
+        waited = waited || has_inotify(query.pid());
+        return query.finished();
+    }));
+    CHECK_FALSE(waited);
+    CHECK(query.wait() == 0);
+    CHECK(query.out() == std::to_string(holder.pid()) + "\n");
     gate.open();
     CHECK(holder.wait() == 0);
 }

@@ -84,14 +84,16 @@ TEST_CASE("N=3 with 12 contenders never has more than 3 holders at once and all 
     write_file(directory / "max", "0\n");
     const std::string counter = shell_quote(plock_binary()) + " exec " + d + "/count.lock -c ";
     // Each holder: claims its slot with an O_EXCL marker (noclobber), counts
-    // itself in under a plock exec lock, waits (at most 3 s) until three have
-    // been in at once so that a semaphore that allowed fewer would show it,
-    // then counts itself out and frees the marker.
+    // itself in under a plock exec lock, waits until three have been in at
+    // once (a semaphore that allowed fewer would leave them waiting: the
+    // contenders then do not end), then counts itself out and frees the
+    // marker. The wait has no time limit of its own, which a slow machine
+    // could exceed before the third holder got in.
     const std::string script =
         "set -C; : > " + d + "/slot.$PLOCK_SLOT || echo \"slot $PLOCK_SLOT twice\" >> " + d + "/violations; set +C; " +
         counter + "'n=$(($(cat " + d + "/count) + 1)); echo $n > " + d + "/count; "
                   "[ $n -gt $(cat " + d + "/max) ] && echo $n > " + d + "/max; true'; "
-        "i=0; while [ $(cat " + d + "/max) -lt 3 ] && [ $i -lt 300 ]; do sleep 0.01; i=$((i+1)); done; "
+        "while [ $(cat " + d + "/max) -lt 3 ]; do sleep 0.01; done; "
         "rm -f " + d + "/slot.$PLOCK_SLOT; " +
         counter + "'echo $(($(cat " + d + "/count) - 1)) > " + d + "/count'; "
         "echo done >> " + d + "/finished";
@@ -100,7 +102,12 @@ TEST_CASE("N=3 with 12 contenders never has more than 3 holders at once and all 
         contenders.push_back(Process::start_plock(sem(directory, 3, {}, "c", {"-c", script})));
     }
     for (Process& contender : contenders) {
-        CHECK(contender.wait(std::chrono::seconds(60)) == 0);
+        const std::optional<int> status = contender.wait(std::chrono::seconds(60));
+        CHECK(status == 0);
+        if (!status) {
+            FAIL("a contender did not end: fewer than 3 holders ever got in at once (max " +
+                 trimmed(read_file(directory / "max")) + ")");
+        }
     }
     CHECK(trimmed(read_file(directory / "max")) == "3");
     CHECK(trimmed(read_file(directory / "count")) == "0");

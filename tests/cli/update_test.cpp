@@ -54,11 +54,15 @@ TEST_CASE("8 processes doing 100 updates each (25 under the sanitizers) count ex
     // The reader is plain cat in a loop. Before the first update FILE does not
     // exist, then exists empty until that update completes (plock update creates
     // a missing FILE to lock it; documented); from the first number on, every
-    // read must be a whole number, never smaller than the one before.
+    // read must be a whole number, never smaller than the one before. The
+    // last read comes after `done` was seen, so after every update: it must
+    // find the total (a read just before the last update finished would not,
+    // and whether the reader's last read fell before it was timing luck).
     const std::string reader_script =
-        "last=0; reads=0; seen=no\n"
-        "while [ ! -e " + quoted(done) + " ]; do\n"
-        "  v=$(cat " + quoted(counter) + " 2>/dev/null) || continue\n"
+        "last=0; reads=0; seen=no; final=no\n"
+        "while [ $final = no ]; do\n"
+        "  [ -e " + quoted(done) + " ] && final=yes\n"
+        "  v=$(cat " + quoted(counter) + " 2>/dev/null) || { [ $final = no ] || { echo 'no counter at the end'; exit 1; }; continue; }\n"
         "  if [ -z \"$v\" ] && [ $seen = no ]; then continue; fi\n"
         "  case \"$v\" in ''|*[!0-9]*) echo \"torn read: '$v'\"; exit 1;; esac\n"
         "  [ \"$v\" -ge \"$last\" ] || { echo \"went back: $v after $last\"; exit 1; }\n"

@@ -214,10 +214,11 @@ TEST_CASE("a Redis server that stops answering gives 69 after the I/O deadline",
     check_bad_input({"stalled server", {"redis", "--url", server.url(), "job", "-c", "MARK"}, exit_code::k_unavailable,
                      "cannot reach Redis at " + server.url() + ": no reply within 5"},
                     directory);
-    // Broad bounds: it waited for the deadline (5 s), and not for ever.
+    // It waited for the whole deadline (5 s from a moment after `started`);
+    // that the deadline, not something else, ended it is the message above.
+    // (No upper bound: a loaded machine may take longer to show the exit.)
     const auto elapsed = std::chrono::steady_clock::now() - started;
-    CHECK(elapsed >= std::chrono::seconds(4));
-    CHECK(elapsed < std::chrono::seconds(30));
+    CHECK(elapsed >= std::chrono::seconds(5));
 }
 
 TEST_CASE("more bad lease prefix and name values are refused with 64 naming the value", "[redis_bad_input]") {

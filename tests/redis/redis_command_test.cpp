@@ -254,16 +254,18 @@ TEST_CASE("a server killed under a running command stops it before the lease end
         server, {"--lease", "2", "fault", "-c",
                  "trap \"echo TERM > '" + stopped + "'; exit 0\" TERM; : > '" + ready + "'; sleep 60 & wait"}));
     REQUIRE(wait_until([&] { return exists(ready); }));
-    const auto killed_at = Clock::now();
     server.kill();
     const auto status = plock.wait(20s);
-    const auto elapsed = Clock::now() - killed_at;
     INFO(plock.err());
     CHECK(status == exit_code::k_lock_lost);
     CHECK(read_file(stopped) == "TERM\n");
-    // The last renewal was sent before the kill, so the lease ends within 2 s of it.
-    CHECK(elapsed < 2s);
-    CHECK_THAT(plock.err(), Catch::Contains("cannot renew the lease on plock:fault") && Catch::Contains("SIGTERM"));
+    // Before the lease ends by plock's own clock (which starts each lease
+    // before its request is sent, so ends it before the server does): plock
+    // sends SIGTERM only then, and says so; past the lease it would send
+    // SIGKILL. (How soon the test sees the exit is no measure of that.)
+    CHECK_THAT(plock.err(), Catch::Contains("cannot renew the lease on plock:fault") &&
+                                Catch::Contains("stopping the command (SIGTERM) before the lease ends"));
+    CHECK_THAT(plock.err(), !Catch::Contains("SIGKILL"));
 }
 
 TEST_CASE("a command that ignores SIGTERM is killed when the lease ends", "[redis]") {
@@ -275,17 +277,16 @@ TEST_CASE("a command that ignores SIGTERM is killed when the lease ends", "[redi
     REQUIRE(wait_until([&] { return exists(ready); }));
     const auto children = commands_of(plock.pid());
     REQUIRE(children.size() == 1);
-    const auto killed_at = Clock::now();
     server.kill();
     const auto status = plock.wait(20s);
-    const auto elapsed = Clock::now() - killed_at;
     INFO(plock.err());
     CHECK(status == exit_code::k_lock_lost);
     CHECK_FALSE(process_running(children.front()));
-    // SIGKILL goes at the lease end less the drift allowance; the margin is
-    // for this test noticing the exit on a busy machine.
-    CHECK(elapsed < 2s + 250ms);
-    CHECK_THAT(plock.err(), Catch::Contains("SIGKILL"));
+    // SIGTERM first, then SIGKILL when the lease ends by plock's clock (the
+    // lease end less the drift allowance): plock's own words for each.
+    CHECK_THAT(plock.err(), Catch::Contains("stopping the command (SIGTERM) before the lease ends"));
+    CHECK_THAT(plock.err(), Catch::Contains("the lease on plock:stubborn on " + server.url() +
+                                            " ends now and the command is still running: killing it (SIGKILL)"));
 }
 
 TEST_CASE("a server paused past the lease gets the holder's command stopped before anyone else can take it", "[redis]") {
@@ -306,10 +307,10 @@ TEST_CASE("a server paused past the lease gets the holder's command stopped befo
     const auto paused_at = Clock::now();
     server.pause();
     const auto first_status = first.wait(20s);
-    const auto first_done = Clock::now() - paused_at;
     INFO(first.err());
     CHECK(first_status == exit_code::k_lock_lost);
-    CHECK(first_done < 2s);  // within one lease of the pause
+    // Stopped before its lease ended, by plock's clock (see above).
+    CHECK_THAT(first.err(), Catch::Contains("stopping the command (SIGTERM) before the lease ends"));
     CHECK(read_file(first_stopped) == "TERM\n");
     // Nobody can have taken the lock while the server is stopped.
     CHECK_THAT(read_file(directory / "log"), !Catch::Contains("second"));
@@ -355,11 +356,13 @@ TEST_CASE("a server restarted empty makes the next renewal find the lock lost", 
         server, {"--lease", "3", "amnesia", "-c", ": > '" + ready + "'; sleep 60 & wait"}));
     REQUIRE(wait_until([&] { return exists(ready); }));
     server.restart();
-    const auto restarted_at = Clock::now();
     INFO(plock.err());
     CHECK(plock.wait(20s) == exit_code::k_lock_lost);
-    CHECK(Clock::now() - restarted_at < 3s);  // at the first renewal, not at the lease end
-    CHECK_THAT(plock.err(), Catch::Contains("lost plock:amnesia"));
+    // At the first renewal, not at the lease end: "lost" is what a renewal
+    // that finds the key gone reports (the lease's end would be "cannot
+    // renew" and SIGKILL).
+    CHECK_THAT(plock.err(), Catch::Contains("lost plock:amnesia") && Catch::Contains("stopping the command (SIGTERM)"));
+    CHECK_THAT(plock.err(), !Catch::Contains("SIGKILL"));
     CHECK(server.cli({"EXISTS", "plock:amnesia"}) == "0");  // and never taken again
 }
 

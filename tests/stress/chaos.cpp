@@ -108,6 +108,7 @@ struct RunRecord {
     long long ended = 0;
     std::optional<int> status;
     std::string error_path;
+    std::size_t restarts_before = 0;  // server restarts before it was started
 };
 
 pid_t spawn(const std::vector<std::string>& argv, const std::vector<std::string>& environment,
@@ -225,6 +226,10 @@ public:
         const SubreaperScope subreaper;
         const auto start = Clock::now();
         const auto end = start + m_scenario.duration;
+        // Past `end`, it goes on until enough has happened to prove
+        // something, however slow the machine; only a machine that gets
+        // almost nothing done in give_up_after ends it short (and fails).
+        const auto give_up = start + m_scenario.give_up_after;
         auto next_kill = start + next_kill_delay();
         // Faults alternate, a restart first: at least one of each in 10 s.
         const auto fault_period = std::max<Clock::duration>(
@@ -235,7 +240,12 @@ public:
         Clock::time_point resume_at{};
         Clock::time_point armed_at{};
 
-        while (Clock::now() < end) {
+        while (Clock::now() < end || !enough()) {
+            if (Clock::now() >= give_up) {
+                problem("gave up after " + std::to_string(m_scenario.give_up_after.count() / 1000) +
+                        " s without reaching the minimum of the scenario: " + m_totals.summary());
+                break;
+            }
             reap();
             while (static_cast<int>(m_running.size()) < m_scenario.contenders) start_contender();
             const auto now = Clock::now();
@@ -283,6 +293,21 @@ public:
 private:
     std::string counter_path(const std::string& domain) const { return m_directory / ("counter." + domain); }
 
+    // Enough runs, successes and faults for the scenario's checks to mean
+    // something (Scenario::minimum_iterations and the rest).
+    bool enough() const {
+        if (m_totals.iterations < m_scenario.minimum_iterations || m_totals.successes < m_scenario.minimum_successes) {
+            return false;
+        }
+        if (m_scenario.kill && (m_totals.sigkill == 0 || m_totals.sigterm == 0 || m_totals.sigstop == 0)) {
+            return false;
+        }
+        // Successes during which the server was not restarted: those are the
+        // holders the fencing check always counts.
+        return !m_server || (m_totals.restarts > 0 && m_totals.pauses > 0 &&
+                             m_successes_within_one_server >= m_scenario.minimum_successes);
+    }
+
     Clock::duration next_kill_delay() {
         const auto interval = static_cast<int>(m_scenario.kill_interval.count());
         std::uniform_int_distribution<int> delay(interval / 3, interval * 5 / 3);
@@ -304,6 +329,7 @@ private:
         run.error_path = m_directory / ("stderr." + run.id);
         run.spawned = now_ns();
         run.pid = spawn(argv, m_environment, run.error_path);
+        run.restarts_before = m_restarts.size();
         ++m_totals.iterations;
         m_running.push_back(m_runs.size());
         m_runs.push_back(std::move(run));
@@ -327,7 +353,10 @@ private:
                 run.status = shell_status(status);
                 run.ended = now_ns();
                 ++m_totals.statuses[*run.status];
-                if (*run.status == 0) ++m_totals.successes;
+                if (*run.status == 0) {
+                    ++m_totals.successes;
+                    if (run.restarts_before == m_restarts.size()) ++m_successes_within_one_server;
+                }
                 struct stat error {};
                 if (stat(run.error_path.c_str(), &error) == 0 && error.st_size == 0) unlink(run.error_path.c_str());
                 index = m_running.erase(index);
@@ -693,6 +722,7 @@ private:
     std::vector<std::size_t> m_running;
     std::vector<std::pair<int, Clock::time_point>> m_stopped;  // pidfd, when to continue it
     std::vector<Restart> m_restarts;
+    long m_successes_within_one_server = 0;  // successes with no server restart while they ran
     std::map<std::string, std::size_t> m_index;
     std::map<std::string, long long> m_entered;
     std::vector<std::string> m_samples;
@@ -739,8 +769,8 @@ std::string worker_binary() { return PLOCK_CHAOS_WORKER; }
 
 std::chrono::milliseconds scenario_duration() {
     // Quick mode: 20 s a scenario (the five plock scenarios and the
-    // self-test's few seconds stay under 2 minutes, sanitized or not: the
-    // scenarios are timed, so a slower plock only runs fewer iterations).
+    // self-test's few seconds take about 2 minutes; a scenario that has not
+    // reached its minimum counts by then goes on until it has).
     long total_seconds = 100;
     if (const char* text = std::getenv("PLOCK_CHAOS_SECONDS")) {
         total_seconds = std::max(5L, std::atol(text));

@@ -53,6 +53,15 @@ struct Scenario {
                                            const std::string& url)>
         command;
     std::string worker_mode = "file";  // file, slot or filter
+    // The run lasts `duration`, and longer until it has started
+    // minimum_iterations contenders, seen minimum_successes of them exit 0
+    // (for redis: as many with no server restart while they ran), and, with
+    // the killer, sent each of SIGKILL, SIGTERM and SIGSTOP (for redis: one
+    // restart and one pause). A machine too slow for that in give_up_after
+    // ends it short, and its checks fail.
+    long minimum_iterations = 0;
+    long minimum_successes = 0;
+    std::chrono::milliseconds give_up_after{600'000};
 };
 
 struct Totals {

@@ -18,8 +18,10 @@ namespace plock::test::chaos {
 namespace {
 
 constexpr int k_contenders = 6;
-// The least a scenario must get through to prove something: a sanitized
-// plock starts in a third of a second, so there are far fewer runs there.
+// The least a scenario must get through to prove something. A scenario runs
+// until it has (Scenario::minimum_iterations), so these do not depend on how
+// fast the machine is; a sanitized plock starts in a third of a second, and
+// the smaller numbers there keep its runs near the quick suite's 20 s.
 constexpr long k_minimum_iterations = PLOCK_TEST_SANITIZED ? 20 : 40;
 constexpr long k_minimum_successes = PLOCK_TEST_SANITIZED ? 10 : 20;
 
@@ -107,6 +109,9 @@ Scenario base(const std::string& name) {
     scenario.name = name;
     scenario.contenders = k_contenders;
     scenario.duration = scenario_duration();
+    scenario.minimum_iterations = k_minimum_iterations;
+    scenario.minimum_successes = k_minimum_successes;
+    scenario.give_up_after = std::max(std::chrono::milliseconds(600'000), scenario.duration * 10);
     // Under the sanitizers a plock start costs a third of a second: strike
     // less often, so that enough runs still get through.
     scenario.kill_interval = std::chrono::milliseconds(PLOCK_TEST_SANITIZED ? 300 : 60);

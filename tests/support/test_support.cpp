@@ -7,10 +7,12 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -397,6 +399,54 @@ void StartBarrier::release(int count) const {
 }
 
 bool running_as_root() { return geteuid() == 0; }
+
+bool has_inotify(pid_t pid) {
+    const std::string directory = "/proc/" + std::to_string(pid) + "/fd";
+    DIR* descriptors = opendir(directory.c_str());
+    if (!descriptors) {
+        return false;  // gone
+    }
+    bool found = false;
+    while (const dirent* entry = readdir(descriptors)) {
+        char target[64];
+        const std::string link = directory + "/" + entry->d_name;
+        const ssize_t length = readlink(link.c_str(), target, sizeof target - 1);
+        if (length > 0 && std::string(target, static_cast<std::size_t>(length)) == "anon_inode:inotify") {
+            found = true;
+            break;
+        }
+    }
+    closedir(descriptors);
+    return found;
+}
+
+std::size_t blocked_waiters(const std::string& path) {
+    struct stat status {};
+    if (stat(path.c_str(), &status) != 0) {
+        return 0;
+    }
+    // /proc/locks names a file as MAJOR:MINOR:INODE, the device numbers in hex.
+    char file[64];
+    std::snprintf(file, sizeof file, "%02x:%02x:%llu", major(status.st_dev), minor(status.st_dev),
+                  static_cast<unsigned long long>(status.st_ino));
+    std::size_t count = 0;
+    std::istringstream table(read_file("/proc/locks"));
+    for (std::string line; std::getline(table, line);) {
+        std::istringstream fields(line);
+        std::string word;
+        fields >> word >> word;  // "N:" then "->" for a waiter
+        if (word != "->") {
+            continue;
+        }
+        while (fields >> word) {
+            if (word == file) {
+                ++count;
+                break;
+            }
+        }
+    }
+    return count;
+}
 
 std::string shell_quote(const std::string& text) {
     std::string quoted = "'";

@@ -145,4 +145,14 @@ private:
 
 bool running_as_root();
 
+// The processes blocked in the kernel waiting for a lock on the file at
+// `path` (the "->" lines of /proc/locks for its device and inode): a test
+// that needs a waiter to be waiting waits for this, not for a time.
+std::size_t blocked_waiters(const std::string& path);
+
+// True while process `pid` has an inotify instance open: plock's PID-file
+// readers open one only to sleep until a starting guard writes its PID
+// (pid_guard.hpp), so this tells that such a reader waits.
+bool has_inotify(pid_t pid);
+
 }  // namespace plock::test

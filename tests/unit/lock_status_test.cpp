@@ -31,22 +31,27 @@ TEST_CASE("a plock holder has held the lock since its command started", "[lock_s
     test::Gate gate(directory);
     auto holder = test::Process::start_plock({"exec", path, "--", "sh", "-c", gate.hold_command()});
     REQUIRE(gate.wait_ready());
-    const FileLockStatus status = query_file_lock(path);
-    REQUIRE(status.holders.size() == 1);
-    const HolderStatus& entry = status.holders[0];
-    CHECK(entry.holder.pid == holder.pid());
-    CHECK(entry.held_since == HeldSince::command_start);
-    REQUIRE(entry.held_for);
     const auto command = test::children_of(holder.pid());
     REQUIRE(command.size() == 1);
     const auto command_stat = read_process_stat(command[0]);
     const auto plock_stat = read_process_stat(holder.pid());
     REQUIRE(command_stat);
     REQUIRE(plock_stat);
-    // The estimate is the command's age, which is at most plock's own.
+    // The estimate is the command's age when the query ran: between its age
+    // just before and just after (the same clock and start time, so exact
+    // whatever the time between them), and at most plock's own age.
+    const auto command_age_before = time_since_start(*command_stat);
+    const FileLockStatus status = query_file_lock(path);
+    const auto command_age_after = time_since_start(*command_stat);
+    REQUIRE(status.holders.size() == 1);
+    const HolderStatus& entry = status.holders[0];
+    CHECK(entry.holder.pid == holder.pid());
+    CHECK(entry.held_since == HeldSince::command_start);
+    REQUIRE(entry.held_for);
     CHECK(command_stat->start_ticks >= plock_stat->start_ticks);
-    CHECK(*entry.held_for <= time_since_start(*plock_stat) + 20ms);
-    CHECK(*entry.held_for >= time_since_start(*command_stat) - 20ms);
+    CHECK(*entry.held_for >= command_age_before);
+    CHECK(*entry.held_for <= command_age_after);
+    CHECK(*entry.held_for <= time_since_start(*plock_stat));
     CHECK(status.held());
     gate.open();
     CHECK(holder.wait() == 0);
@@ -61,12 +66,18 @@ TEST_CASE("another holder has held the lock at most since its process started", 
     auto holder = test::Process::start(
         {"sh", "-c", "exec 9>>'" + path + "'; flock 9; " + gate.hold_command()});
     REQUIRE(gate.wait_ready());
+    const auto shell_stat = read_process_stat(holder.pid());
+    REQUIRE(shell_stat);
+    const auto shell_age_before = time_since_start(*shell_stat);
     const FileLockStatus status = query_file_lock(path);
+    const auto shell_age_after = time_since_start(*shell_stat);
     REQUIRE(status.holders.size() == 1);
     CHECK(status.holders[0].holder.pid == holder.pid());
     CHECK(status.holders[0].held_since == HeldSince::process_start);
     REQUIRE(status.holders[0].held_for);
-    CHECK(*status.holders[0].held_for < 60s);
+    // The shell's age when the query ran, measured as the query measures it.
+    CHECK(*status.holders[0].held_for >= shell_age_before);
+    CHECK(*status.holders[0].held_for <= shell_age_after);
     gate.open();
     CHECK(holder.wait() == 0);
 }

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <thread>
 
 #include "forked_holder.hpp"
@@ -308,9 +309,20 @@ TEST_CASE("a query does not wait for a PID in a file held long without one", "[p
     const std::string path = directory / "old.pid";
     const UniqueFd holder = lock_directly(path);  // a program that never writes a PID
     set_modified_long_ago(path);
-    const auto start = Clock::now();
+    // It never sets up the wait for a PID (the inotify watch a waiting query
+    // opens), rather than a time bound a slow machine could exceed.
+    std::atomic<bool> done{false};
+    std::atomic<bool> waited{false};
+    std::thread watcher([&] {
+        while (!done) {
+            waited = waited || test::has_inotify(getpid());
+            std::this_thread::sleep_for(1ms);
+        }
+    });
     const PidFileState state = query_pid_file(path, Clock::now() + 10s);
-    CHECK(Clock::now() - start < k_pid_write_window);
+    done = true;
+    watcher.join();
+    CHECK_FALSE(waited);
     CHECK(state.status == PidFileState::Status::running);
     CHECK(state.holder.pid == getpid());
     CHECK(state.content.kind == Kind::empty);
@@ -322,9 +334,10 @@ TEST_CASE("a query waits for the PID of a guard that has just taken the file", "
     PidGuard guard(path);
     REQUIRE(guard.acquire(Clock::now(), {}).acquired());
     // A guard still starting its command: it holds the file, still empty.
-    // The PID is written a little later, as after the command's exec.
+    // The PID is written once the query waits for it (its inotify watch is
+    // open), as after the command's exec.
     std::thread writer([&] {
-        std::this_thread::sleep_for(200ms);
+        test::wait_until([] { return test::has_inotify(getpid()); });
         guard.write_pid(getpid());
     });
     const PidFileState state = query_pid_file(path, Clock::now() + 10s);

@@ -135,7 +135,7 @@ TEST_CASE("a waiter takes whichever slot is released first", "[semaphore]") {
     auto slot2 = hold_slot_file(spec, 2);
     REQUIRE((slot0.took() && slot1.took() && slot2.took()));
     std::thread releaser([&] {
-        std::this_thread::sleep_for(200ms);
+        test::wait_until([&] { return test::blocked_waiters(spec.slot_path(1)) == 1; });  // it waits
         slot1.release();
     });
     Semaphore waiter(spec);
@@ -173,7 +173,7 @@ TEST_CASE("a wait on 1024 slots ends when the last one is released", "[semaphore
     INFO("the test process needs about 1100 open files (ulimit -n)");
     REQUIRE(holder.took());
     std::thread releaser([&] {
-        std::this_thread::sleep_for(300ms);
+        test::wait_until([&] { return test::blocked_waiters(spec.slot_path(spec.slot_count - 1)) == 1; });
         holder.release();
     });
     Semaphore waiter(spec);
@@ -207,8 +207,8 @@ TEST_CASE("a stop signal ends a wait for a slot", "[semaphore]") {
     auto holder = hold_slot(spec);
     REQUIRE(holder.took());
     const ScopedSignalMask mask(SignalSet{SIGUSR1});
-    std::thread sender([] {
-        std::this_thread::sleep_for(200ms);
+    std::thread sender([&] {
+        test::wait_until([&] { return test::blocked_waiters(spec.slot_path(0)) == 1; });  // the wait has begun
         kill(getpid(), SIGUSR1);
     });
     Semaphore waiter(spec);
