@@ -60,7 +60,7 @@ void signal_tree(ProcessTree& tree, int signal) {
 
 bool wait_until_empty(ProcessTree& tree, Clock::time_point until) {
     for (;;) {
-        if (tree.members().empty()) {
+        if (tree.empty()) {
             return true;
         }
         if (Clock::now() >= until) {
@@ -72,10 +72,10 @@ bool wait_until_empty(ProcessTree& tree, Clock::time_point until) {
 
 bool kill_tree(ProcessTree& tree, Deadline until) {
     for (;;) {
-        const std::vector<pid_t> members = tree.members();
-        if (members.empty()) {
+        if (tree.empty()) {
             return true;
         }
+        const std::vector<pid_t> members = tree.members();
         if (until && Clock::now() >= *until) {
             return false;
         }
@@ -98,7 +98,7 @@ void stop_tree(ProcessTree& tree, std::chrono::nanoseconds grace,
             return;
         }
         if (before_kill) {
-            before_kill(tree.members().size());
+            before_kill(std::max<std::size_t>(tree.members().size(), 1));
         }
     }
     kill_tree(tree);

@@ -31,6 +31,8 @@ public:
     virtual ~ProcessTree() = default;
     // The processes of the tree now (a zombie counts until it is reaped).
     virtual std::vector<pid_t> members() = 0;
+    // True when no process of the tree is left.
+    virtual bool empty() { return members().empty(); }
     // Sends `signal` to one member; a member that has gone is ignored.
     virtual void send(pid_t member, int signal) = 0;
     // Sleeps until `until` at most, less when a member may have ended, and
@@ -65,6 +67,10 @@ public:
     OwnDescendants(Reaped on_reaped, void* context) noexcept : m_on_reaped(on_reaped), m_context(context) {}
 
     std::vector<pid_t> members() override;
+    // No child left at all: the truth even where /proc cannot list the tree
+    // (a kernel without CONFIG_PROC_CHILDREN), so that a stop never ends, and
+    // the lock is never let go, while a process of the tree lives.
+    bool empty() override { return reap(); }
     void send(pid_t member, int signal) override;
     void settle(Clock::time_point until) override;
     // Reaps every child that has ended; true when no child is left at all.
