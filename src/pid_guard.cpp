@@ -27,6 +27,7 @@
 #include "plock/error.hpp"
 #include "plock/fd.hpp"
 #include "plock/process_info.hpp"
+#include "plock/process_tree.hpp"
 
 namespace plock {
 namespace {
@@ -428,13 +429,27 @@ AcquireResult PidGuard::take_over(std::chrono::nanoseconds grace, const SignalSe
             }
             continue;
         }
+        // The old instance is a tree: every process the holders started,
+        // also those that do not hold the lock, goes with them.
+        ForeignTrees trees;
+        for (const LockHolder& holder : holders) {
+            trees.add_root(holder.pid, [&](pid_t pid) { return process_holds_lock(pid, target); });
+        }
+        signal_tree(trees, SIGTERM);
         for (const LockHolder& holder : top_most(holders)) {
-            if (signal_lock_holder(holder.pid, target, SIGTERM) && report) {
+            if (trees.contains(holder.pid) && report) {
                 report(holder, SIGTERM);
             }
         }
-        result = acquire(Clock::now() + wait, stop_signals);
+        signal_tree(trees, SIGCONT);
+        const auto grace_ends = Clock::now() + wait;
+        result = acquire(grace_ends, stop_signals);
         if (!still_busy(result)) {
+            // Taken; what the old instance left behind gets the rest of the
+            // grace period, then SIGKILL.
+            if (!wait_until_empty(trees, grace_ends)) {
+                kill_tree(trees, Clock::now() + k_kill_wait);
+            }
             return result;
         }
         if (identity() != target) {
@@ -445,6 +460,7 @@ AcquireResult PidGuard::take_over(std::chrono::nanoseconds grace, const SignalSe
                 report(holder, SIGKILL);
             }
         }
+        kill_tree(trees, Clock::now() + k_kill_wait);
         result = acquire(Clock::now() + k_kill_wait, stop_signals);
         if (!still_busy(result) || identity() == target) {
             return result;  // taken, or still held after SIGKILL (stuck in the kernel)

@@ -23,6 +23,8 @@ inline constexpr int k_config = 78;            // EX_CONFIG: in use with other s
 // No sysexits(3) code means "a lease ran out under a running command"; 79 is
 // the first value past their range, clear of the codes above.
 inline constexpr int k_lock_lost = 79;         // the Redis lease was lost under the command
+// As timeout(1) reports a command it had to stop.
+inline constexpr int k_time_limit = 124;       // the command ran past --time-limit and was stopped
 inline constexpr int k_not_executable = 126;   // the command was found but cannot be run
 inline constexpr int k_not_found = 127;        // the command was not found
 inline constexpr int k_signal_base = 128;      // the command was killed by signal N: 128+N
@@ -49,6 +51,7 @@ inline constexpr std::array k_table{
     Entry{k_permission, "permission", "permission denied"},
     Entry{k_config, "config", "the lock is in use with other settings (a semaphore with another -n)"},
     Entry{k_lock_lost, "lock-lost", "the Redis lock was lost while the command ran"},
+    Entry{k_time_limit, "time-limit", "the command ran longer than --time-limit and was stopped"},
     Entry{k_not_executable, "not-executable", "the command cannot be executed"},
     Entry{k_not_found, "not-found", "the command was not found"},
 };

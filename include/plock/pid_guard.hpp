@@ -119,13 +119,15 @@ public:
     // emptied. Readers see an empty, held file until write_pid().
     AcquireResult acquire(Deadline deadline, const SignalSet& stop_signals);
 
-    // Takes the guard from whoever holds it: SIGTERM to the top-most
-    // processes holding the lock (those whose parent does not hold it too: a
-    // plock guard forwards the signal to its command), a wait for the lock
-    // of up to `grace`, then SIGKILL to every process still holding it and
-    // another wait (5 seconds). Only processes whose descriptors provably
-    // hold the lock are signalled (signal_lock_holder), never a PID read from
-    // the file. `busy` or `timed_out` when the lock is still held after all;
+    // Takes the guard from whoever holds it, and stops the holder's whole
+    // tree: SIGTERM to the top-most processes holding the lock (those whose
+    // parent does not hold it too: a plock guard forwards the signal to its
+    // command) and to every process of their trees, a wait for the lock of
+    // up to `grace`, then SIGKILL to every process still holding it and to
+    // what is left of the trees, and another wait (5 seconds). Only
+    // processes whose descriptors provably hold the lock, and their
+    // descendants, are signalled (signal_lock_holder, ForeignTrees), never a
+    // PID read from the file. `report` hears of the holders signalled. `busy` or `timed_out` when the lock is still held after all;
     // SystemError when no holder may be inspected or signalled.
     AcquireResult take_over(std::chrono::nanoseconds grace, const SignalSet& stop_signals,
                             const SignalReport& report = {});

@@ -5,6 +5,7 @@
 
 #include "cli/log.hpp"
 #include "plock/child.hpp"
+#include "plock/exit_code.hpp"
 #include "plock/signals.hpp"
 
 namespace plock::cli {
@@ -34,7 +35,9 @@ int run_command(const RunRequest& request) {
     spec.inherited_fds = request.inherited_fds;
     spec.standard_input = request.standard_input;
     spec.standard_output = request.standard_output;
-    spec.die_with_parent = request.die_with_parent;
+    spec.stop_tree_if_plock_dies = request.stop_tree_if_plock_dies;
+    spec.held_fds = request.held_fds;
+    spec.supervised = request.supervised || request.stop.time_limit.has_value();
     spec.signal_mask = request.original_mask;
 
     if (logger().should_log(LogLevel::debug)) {
@@ -45,14 +48,38 @@ int run_command(const RunRequest& request) {
         exec_command(spec);
     }
     ChildProcess child = ChildProcess::spawn(spec);
-    if (request.on_started) {
+    if (request.on_started && child.pid() > 0) {
         request.on_started(child.pid());
     }
-    const auto status = child.wait(forwarded_signals(), std::nullopt);
+    Deadline limit;
+    if (request.stop.time_limit) {
+        limit = Clock::now() + std::chrono::duration_cast<Clock::duration>(*request.stop.time_limit);
+    }
+    auto status = child.wait(forwarded_signals(), limit);
+    if (!status) {
+        stop_for_time_limit(child, request.stop);
+        child.wait(forwarded_signals(), std::nullopt);
+        report_time_limit_kill(child, request.stop);
+        return exit_code::k_time_limit;
+    }
     if (status->signaled()) {
         logger().debug("the command was killed by {}", signal_name(status->signal()));
     }
     return status->shell_status();
+}
+
+void stop_for_time_limit(ChildProcess& child, const StopPolicy& stop) {
+    logger().info("the command ran longer than its time limit of {}: stopping it and every process it "
+                  "started (SIGTERM)",
+                  format_seconds(*stop.time_limit));
+    child.stop(stop.grace);
+}
+
+void report_time_limit_kill(const ChildProcess& child, const StopPolicy& stop) {
+    if (child.killed_after_grace()) {
+        logger().info("processes of the command still ran {} after SIGTERM: killed them (SIGKILL)",
+                      format_seconds(stop.grace));
+    }
 }
 
 }  // namespace plock::cli

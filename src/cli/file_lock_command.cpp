@@ -20,6 +20,7 @@ struct Settings {
     std::vector<std::string> command;
     bool close_descriptor = false;
     bool no_fork = false;
+    StopPolicy stop;
 };
 
 LockMethod parse_method(const std::string& text) {
@@ -60,6 +61,8 @@ Settings validate(const FileLockOptions& options, const CommandWords& words, Fil
         throw UsageError("--no-fork and -o/--close need a command");
     }
     settings.lock.open_policy.follow_foreign_symlinks = options.follow;
+    settings.stop = parse_stop_policy(options.stop);
+    validate_stop_policy(settings.stop, settings.command.empty(), settings.no_fork);
     return settings;
 }
 
@@ -139,7 +142,8 @@ void add_file_lock_options(CLI::App& command, FileLockOptions& options, FileLock
     add_conflict_exit_option(command, options.conflict_exit_code);
     command.add_flag("-o,--close", options.close_descriptor,
                      "Do not pass the lock to the command, so that processes it leaves behind "
-                     "do not hold it; the command is killed if plock dies");
+                     "do not hold it; if plock dies, the command and every process it started are "
+                     "killed before the lock is let go");
     add_command_option(command, options.command_string);
     command.add_option("--method", options.method,
                        "flock (default: shares locks with flock(1) and portalocker) or ofd "
@@ -151,6 +155,7 @@ void add_file_lock_options(CLI::App& command, FileLockOptions& options, FileLock
     command.add_flag("--follow", options.follow,
                      "Follow LOCKFILE even if it is another user's symbolic link in a sticky "
                      "world-writable directory such as /tmp");
+    add_stop_options(command, options.stop, " (--time-limit)");
     add_output_options(command, options.output);
     command.allow_extras();
 }
@@ -213,7 +218,11 @@ int run_file_lock_command(const Settings& settings) {
     if (!settings.close_descriptor && !held.inherited) {
         request.inherited_fds.push_back(held.lock.fd());
     }
-    request.die_with_parent = settings.close_descriptor;
+    if (settings.close_descriptor) {
+        request.stop_tree_if_plock_dies = true;
+        request.held_fds.push_back(held.inherited ? held.inherited->fd : held.lock.fd());
+    }
+    request.stop = settings.stop;
     request.replace_process = settings.no_fork;
     request.original_mask = mask.previous();
     return run_command(request);

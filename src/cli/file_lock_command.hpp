@@ -33,6 +33,7 @@ struct FileLockOptions {
     std::string method = "flock";
     bool no_fork = false;
     bool follow = false;
+    StopOptions stop;
     OutputOptions output;
 };
 

@@ -44,6 +44,21 @@ void add_wait_options(CLI::App& command, WaitOptions& options, NonblockSpelling 
     nonblock->excludes(timeout);
 }
 
+void add_stop_options(CLI::App& command, StopOptions& options, const std::string& grace_help) {
+    command
+        .add_option_function<std::string>(
+            "--time-limit", [&options](const std::string& text) { options.time_limit = text; },
+            "Stop the command and every process it started if it runs longer than SECONDS "
+            "(SIGTERM, SIGKILL after --grace), then exit 124")
+        ->option_text("SECONDS");
+    command
+        .add_option_function<std::string>(
+            "--grace", [&options](const std::string& text) { options.grace = text; },
+            "When plock stops the command" + grace_help +
+                ": how long after SIGTERM it sends SIGKILL (default 10)")
+        ->option_text("SECONDS");
+}
+
 void add_conflict_exit_option(CLI::App& command, std::optional<std::string>& code) {
     command.add_option_function<std::string>(
                "-E,--conflict-exit-code", [&code](const std::string& text) { code = text; },
@@ -113,6 +128,35 @@ int parse_conflict_exit_code(const std::optional<std::string>& text) {
                          "' for -E/--conflict-exit-code: expected a number from 0 to 255");
     }
     return static_cast<int>(code);
+}
+
+StopPolicy parse_stop_policy(const StopOptions& options) {
+    StopPolicy policy;
+    if (options.time_limit) {
+        policy.time_limit = parse_seconds("--time-limit", *options.time_limit);
+        if (policy.time_limit->count() == 0) {
+            throw UsageError("invalid value '" + *options.time_limit +
+                             "' for --time-limit: must be more than 0 seconds");
+        }
+    }
+    if (options.grace) {
+        policy.grace = parse_seconds("--grace", *options.grace);
+        policy.grace_given = true;
+    }
+    return policy;
+}
+
+void validate_stop_policy(const StopPolicy& policy, bool no_command, bool no_fork, bool grace_has_other_use) {
+    if (policy.grace_given && !policy.time_limit && !grace_has_other_use) {
+        throw UsageError("--grace needs --time-limit");
+    }
+    if (policy.time_limit && no_command) {
+        throw UsageError("--time-limit needs a command");
+    }
+    if (policy.time_limit && no_fork) {
+        throw UsageError("--time-limit and --no-fork cannot be combined: with --no-fork no plock "
+                         "stays to stop the command");
+    }
 }
 
 std::vector<std::string> resolve_command(const std::optional<std::string>& command_string,

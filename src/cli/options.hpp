@@ -36,6 +36,21 @@ struct WaitPolicy {
     std::string describe() const;  // "timeout 2.5s" or "no timeout"
 };
 
+// --time-limit and --grace, as typed.
+struct StopOptions {
+    std::optional<std::string> time_limit;
+    std::optional<std::string> grace;
+};
+
+// When plock stops the command (its whole tree) and how: SIGTERM, then
+// SIGKILL after `grace`.
+inline constexpr std::chrono::seconds k_default_grace{10};
+struct StopPolicy {
+    std::optional<std::chrono::nanoseconds> time_limit;  // from the command's start
+    std::chrono::nanoseconds grace = k_default_grace;
+    bool grace_given = false;
+};
+
 // How --nonblock is spelled: -n/--nonblock everywhere, except where -n means
 // something else (`plock sem -n N`), which has the long form only.
 enum class NonblockSpelling { short_and_long, long_only };
@@ -45,11 +60,20 @@ void add_wait_options(CLI::App& command, WaitOptions& options,
 void add_conflict_exit_option(CLI::App& command, std::optional<std::string>& code);
 void add_command_option(CLI::App& command, std::optional<std::string>& command_string);
 void add_output_options(CLI::App& command, OutputOptions& options);
+// --time-limit SECONDS and --grace SECONDS; `grace_help` says what else
+// --grace applies to in that subcommand.
+void add_stop_options(CLI::App& command, StopOptions& options, const std::string& grace_help);
 
 // Each throws UsageError with a message naming the option and the value.
 WaitPolicy parse_wait_policy(const WaitOptions& options);
 std::chrono::nanoseconds parse_seconds(const std::string& option, const std::string& text);
 int parse_conflict_exit_code(const std::optional<std::string>& text);
+StopPolicy parse_stop_policy(const StopOptions& options);
+// The rules every subcommand that runs a command shares: --grace needs
+// --time-limit (unless `grace_has_other_use`), and --time-limit needs a
+// command that plock waits for (not --no-fork).
+void validate_stop_policy(const StopPolicy& policy, bool no_command, bool no_fork,
+                          bool grace_has_other_use = false);
 // The command from -c STRING or from the words after "--" (not both).
 // Empty when neither was given.
 std::vector<std::string> resolve_command(const std::optional<std::string>& command_string,

@@ -17,15 +17,13 @@
 namespace plock::cli {
 namespace {
 
-constexpr std::chrono::seconds k_default_grace{10};
-
 struct PidGuardOptions {
     std::string path;
     WaitOptions wait;
     std::optional<std::string> conflict_exit_code;
     std::optional<std::string> command_string;
     bool replace = false;
-    std::optional<std::string> grace;
+    StopOptions stop;
     bool status = false;
     bool no_fork = false;
     OutputOptions output;
@@ -37,7 +35,7 @@ struct Settings {
     int conflict_exit_code = exit_code::k_conflict;
     std::vector<std::string> command;
     bool replace = false;
-    std::chrono::nanoseconds grace = k_default_grace;
+    StopPolicy stop;
     bool status = false;
     bool no_fork = false;
 };
@@ -59,7 +57,8 @@ Settings validate(const PidGuardOptions& options, const CommandWords& words) {
     if (settings.status) {
         reject_with_status(options.command_string.has_value() || words.has_value(), "a command");
         reject_with_status(options.replace, "--replace");
-        reject_with_status(options.grace.has_value(), "--grace");
+        reject_with_status(options.stop.grace.has_value(), "--grace");
+        reject_with_status(options.stop.time_limit.has_value(), "--time-limit");
         reject_with_status(options.wait.nonblock || options.wait.timeout.has_value(), "-n or -w");
         reject_with_status(options.conflict_exit_code.has_value(), "-E");
         reject_with_status(options.no_fork, "--no-fork");
@@ -80,13 +79,12 @@ Settings validate(const PidGuardOptions& options, const CommandWords& words) {
         throw UsageError("--replace cannot be combined with -n or -w: it waits up to --grace "
                          "for the holder to stop");
     }
-    if (options.grace) {
-        if (!settings.replace) {
-            throw UsageError("--grace needs --replace");
-        }
-        settings.grace = parse_seconds("--grace", *options.grace);
+    settings.stop = parse_stop_policy(options.stop);
+    if (settings.stop.grace_given && !settings.replace && !settings.stop.time_limit) {
+        throw UsageError("--grace needs --replace or --time-limit");
     }
     settings.no_fork = options.no_fork;
+    validate_stop_policy(settings.stop, false, settings.no_fork, true);
     return settings;
 }
 
@@ -162,9 +160,9 @@ int run_guarded(const Settings& settings) {
     if (busy && settings.replace) {
         if (logger().should_log(LogLevel::info)) {
             logger().info("{} is held by {}; replacing it (grace {})", settings.path,
-                          describe_guard_holder(guard), format_seconds(settings.grace));
+                          describe_guard_holder(guard), format_seconds(settings.stop.grace));
         }
-        result = guard.take_over(settings.grace, wait_ending_signals(),
+        result = guard.take_over(settings.stop.grace, wait_ending_signals(),
                                  [&](const LockHolder& holder, int signal) {
                                      logger().info("sent {} to {}", signal_name(signal),
                                                    describe_holder(holder));
@@ -189,6 +187,10 @@ int run_guarded(const Settings& settings) {
     // can start while the command still runs.
     request.inherited_fds.push_back(guard.fd());
     request.original_mask = mask.previous();
+    request.stop = settings.stop;
+    // The whole tree stays under one subreaper, so that a --replace finds
+    // every process of it, also daemons that left it.
+    request.supervised = true;
     if (settings.no_fork) {
         // plock's PID is the command's once it execs.
         guard.write_pid(getpid());
@@ -219,7 +221,8 @@ std::string help_footer() {
         "  plock pidguard --status /run/web.pid                  # print the running instance's PID\n\n"
         "PIDFILE is locked and holds the command's PID while it runs; it is removed when the\n"
         "command ends. A second start exits 75 (-n is the default; -w waits). The command sees\n"
-        "PLOCK_PIDFILE. Exit status: the command's, 75 when PIDFILE is held; see 'plock --help'.\n"
+        "PLOCK_PIDFILE. Exit status: the command's, 75 when PIDFILE is held, 124 when --time-limit\n"
+        "stopped it; see 'plock --help'.\n"
         "With --status:\n";
     for (const exit_code::Entry& entry : exit_code::k_query_table) {
         std::string code = "  " + std::to_string(entry.code);
@@ -241,13 +244,9 @@ void define_pidguard(CLI::App& command, Dispatch& dispatch) {
     add_conflict_exit_option(command, options->conflict_exit_code);
     add_command_option(command, options->command_string);
     command.add_flag("--replace", options->replace,
-                     "If PIDFILE is held, stop its holder (SIGTERM, then SIGKILL after --grace) "
-                     "and take its place");
-    command
-        .add_option_function<std::string>(
-            "--grace", [options](const std::string& text) { options->grace = text; },
-            "How long --replace waits after SIGTERM before SIGKILL (default 10)")
-        ->option_text("SECONDS");
+                     "If PIDFILE is held, stop its holder and every process it started (SIGTERM, "
+                     "then SIGKILL after --grace) and take its place");
+    add_stop_options(command, options->stop, " (--replace: the running instance; --time-limit)");
     command.add_flag("--status", options->status,
                      "Run nothing: print the PID of the running instance (exit 0), or exit 1 "
                      "when PIDFILE is stale, 3 when there is none");

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "cli/app.hpp"
+#include "cli/command_runner.hpp"
 #include "cli/log.hpp"
 #include "cli/redis_options.hpp"
 #include "plock/child.hpp"
@@ -24,6 +25,8 @@ struct RedisOptions {
     WaitOptions wait;
     std::optional<std::string> conflict_exit_code;
     std::optional<std::string> command_string;
+    bool close = false;
+    StopOptions stop;
     OutputOptions output;
 };
 
@@ -33,6 +36,8 @@ struct Settings {
     WaitPolicy wait;
     int conflict_exit_code = exit_code::k_conflict;
     std::vector<std::string> command;
+    bool close = false;  // -o: the lock lasts as long as the command, not its whole tree
+    StopPolicy stop;
 };
 
 unsigned parse_permits(const std::string& text) {
@@ -79,6 +84,10 @@ Settings validate(const RedisOptions& options, const CommandWords& words) {
     validate(settings.spec);
     settings.wait = parse_wait_policy(options.wait);
     settings.conflict_exit_code = parse_conflict_exit_code(options.conflict_exit_code);
+    settings.close = options.close;
+    settings.stop = parse_stop_policy(options.stop);
+    // --grace also applies when a lease that cannot be renewed makes plock stop the command.
+    validate_stop_policy(settings.stop, false, false, true);
     return settings;
 }
 
@@ -142,9 +151,12 @@ CommandSpec command_for(const RedisLock& lock, const Settings& settings, const s
     if (lock.lease().slot) {
         spec.environment.emplace_back("PLOCK_SLOT", std::to_string(*lock.lease().slot));
     }
-    // No one renews the lease once plock is gone: the command must not
-    // outlive it and run on after the lease has ended.
-    spec.die_with_parent = true;
+    // No one renews the lease once plock is gone: no process of the command
+    // may outlive plock and run on after the lease has ended. The lock is
+    // held until the whole tree has ended (as a file lock that the tree
+    // inherited would be), or with -o until the command itself ends.
+    spec.stop_tree_if_plock_dies = true;
+    spec.run_until_tree_ends = !settings.close;
     spec.signal_mask = original_mask;
     return spec;
 }
@@ -173,9 +185,15 @@ int hold_while_running(RedisLock& lock, const Settings& settings, const sigset_t
                    lock.lease().slot ? ", permit " + std::to_string(*lock.lease().slot) : "",
                    format_seconds(settings.spec.lease));
     ChildProcess child = ChildProcess::spawn(command_for(lock, settings, original_mask));
-    bool terminated = false;
+    Deadline limit;
+    if (settings.stop.time_limit) {
+        limit = Clock::now() + std::chrono::duration_cast<Clock::duration>(*settings.stop.time_limit);
+    }
+    bool terminated = false;  // stopping the tree: the lease cannot be kept
     bool killed = false;
-    std::string trouble;  // why the last renewal failed
+    bool over_time = false;   // stopping the tree: it ran past --time-limit
+    std::chrono::nanoseconds grace{};  // of the stop for a lease that cannot be kept
+    std::string trouble;      // why the last renewal failed
     std::optional<ExitStatus> status;
     for (;;) {
         Deadline next;
@@ -183,6 +201,9 @@ int hold_while_running(RedisLock& lock, const Settings& settings, const sigset_t
             next = schedule.kill_at();
             if (!terminated) {
                 next = std::min({*next, schedule.terminate_at(), schedule.renew_at()});
+                if (limit && !over_time) {
+                    next = std::min(*next, *limit);
+                }
             }
         }
         status = child.wait(forwarded_signals(), next);
@@ -191,21 +212,29 @@ int hold_while_running(RedisLock& lock, const Settings& settings, const sigset_t
         }
         const auto now = Clock::now();
         if (!killed && now >= schedule.kill_at()) {
-            logger().error("the lease on {} ends now and the command is still running: killing it (SIGKILL)",
+            logger().error("the lease on {} ends now and processes of the command still run: killing them "
+                           "(SIGKILL)",
                            describe(lock));
-            child.send_signal(SIGKILL);
+            child.kill_now();
             killed = true;
             terminated = true;  // also when plock itself was held up past terminate_at
         } else if (!terminated && now >= schedule.terminate_at()) {
+            // SIGKILL by the time the lease ends at the latest.
+            grace = std::min<std::chrono::nanoseconds>(settings.stop.grace, schedule.kill_at() - now);
             if (schedule.is_lost()) {
-                logger().error("lost {}: {}; stopping the command (SIGTERM)", describe(lock), trouble);
+                logger().error("lost {}: {}; stopping the command and every process it started (SIGTERM)",
+                               describe(lock), trouble);
             } else {
-                logger().error("cannot renew the lease on {} ({}); stopping the command (SIGTERM) "
-                               "before the lease ends",
+                logger().error("cannot renew the lease on {} ({}); stopping the command and every process it "
+                               "started (SIGTERM) before the lease ends",
                                describe(lock), trouble);
             }
-            child.send_signal(SIGTERM);
+            child.stop(grace);
             terminated = true;
+        } else if (limit && !over_time && !terminated && now >= *limit) {
+            // The lease is still renewed while the tree stops.
+            stop_for_time_limit(child, settings.stop);
+            over_time = true;
         } else if (!terminated && now >= schedule.renew_at()) {
             const RenewResult renewal = lock.renew(io_deadline());
             switch (renewal.status) {
@@ -235,6 +264,12 @@ int hold_while_running(RedisLock& lock, const Settings& settings, const sigset_t
         }
     }
     if (terminated) {
+        if (child.killed_after_grace() && !killed) {
+            logger().error("processes of the command still ran {} after SIGTERM{}: killed them (SIGKILL)",
+                           format_seconds(grace),
+                           grace < settings.stop.grace ? ", as the lease on " + describe(lock) + " was about to end"
+                                                       : std::string());
+        }
         lock.abandon();
         return exit_code::k_lock_lost;
     }
@@ -253,6 +288,10 @@ int hold_while_running(RedisLock& lock, const Settings& settings, const sigset_t
                       format_seconds(std::max(schedule.expires_at() - Clock::now(), Clock::duration::zero())));
     }
     lock.abandon();
+    if (over_time) {
+        report_time_limit_kill(child, settings.stop);
+        return exit_code::k_time_limit;
+    }
     if (status->signaled()) {
         logger().debug("the command was killed by {}", signal_name(status->signal()));
     }
@@ -288,6 +327,10 @@ void define_redis(CLI::App& command, Dispatch& dispatch) {
     add_wait_options(command, options->wait);
     add_conflict_exit_option(command, options->conflict_exit_code);
     add_command_option(command, options->command_string);
+    command.add_flag("-o,--close", options->close,
+                     "Hold the lock while the command runs, not until every process it started "
+                     "has ended");
+    add_stop_options(command, options->stop, " (--time-limit, or a lease it cannot renew)");
     add_output_options(command, options->output);
     command.allow_extras();
     command.footer(
@@ -298,9 +341,11 @@ void define_redis(CLI::App& command, Dispatch& dispatch) {
         "  plock redis -n nightly-report -- ./report.sh                      # skip if running elsewhere\n"
         "  plock redis --permits 4 --lease 60 gpu -- ./train.sh              # at most 4 at once\n\n"
         "The command sees PLOCK_REDIS_KEY, PLOCK_LOCK_TOKEN, PLOCK_FENCING_TOKEN (strictly\n"
-        "increasing) and, with --permits, PLOCK_SLOT. If the lease cannot be renewed, the\n"
-        "command gets SIGTERM a quarter lease before it ends, SIGKILL when it ends, and plock\n"
-        "exits with 79. Password: PLOCK_REDIS_PASSWORD or --password-file. See plock(1).");
+        "increasing) and, with --permits, PLOCK_SLOT. The lock is held until the command and\n"
+        "every process it started have ended (-o: the command alone). If the lease cannot be\n"
+        "renewed, all of them get SIGTERM a quarter lease before it ends, SIGKILL after --grace\n"
+        "or when it ends, and plock exits with 79 (124 when --time-limit stopped them).\n"
+        "Password: PLOCK_REDIS_PASSWORD or --password-file. See plock(1).");
     run_when_chosen(command, dispatch, [options](const CommandWords& words) -> Run {
         apply_output_options(options->output);
         return [settings = validate(*options, words)] { return run_redis_command(settings); };

@@ -32,6 +32,7 @@ struct SemaphoreOptions {
     bool close_descriptor = false;
     bool no_fork = false;
     bool status = false;
+    StopOptions stop;
     OutputOptions output;
 };
 
@@ -43,6 +44,7 @@ struct Settings {
     bool close_descriptor = false;
     bool no_fork = false;
     bool status = false;
+    StopPolicy stop;
 };
 
 Settings validate(const SemaphoreOptions& options, const CommandWords& words) {
@@ -58,9 +60,10 @@ Settings validate(const SemaphoreOptions& options, const CommandWords& words) {
     settings.no_fork = options.no_fork;
     if (settings.status) {
         if (!settings.command.empty() || options.wait.nonblock || options.wait.timeout ||
-            options.conflict_exit_code || settings.close_descriptor || settings.no_fork) {
+            options.conflict_exit_code || settings.close_descriptor || settings.no_fork ||
+            options.stop.time_limit || options.stop.grace) {
             throw UsageError("--status only reports: it takes no command and none of --nonblock, -w, "
-                             "-E, -o or --no-fork");
+                             "-E, -o, --no-fork, --time-limit or --grace");
         }
         return settings;
     }
@@ -71,6 +74,8 @@ Settings validate(const SemaphoreOptions& options, const CommandWords& words) {
         throw UsageError("--no-fork and -o/--close cannot be combined: with --no-fork the "
                          "command itself holds the slot");
     }
+    settings.stop = parse_stop_policy(options.stop);
+    validate_stop_policy(settings.stop, false, settings.no_fork);
     return settings;
 }
 
@@ -275,7 +280,11 @@ int run_semaphore(const Settings& settings) {
     if (!settings.close_descriptor) {
         request.inherited_fds = semaphore.descriptors_to_pass();
     }
-    request.die_with_parent = settings.close_descriptor;
+    if (settings.close_descriptor) {
+        request.stop_tree_if_plock_dies = true;
+        request.held_fds = semaphore.descriptors_to_pass();
+    }
+    request.stop = settings.stop;
     request.replace_process = settings.no_fork;
     request.original_mask = mask.previous();
     return run_command(request);
@@ -290,13 +299,15 @@ void define_sem(CLI::App& command, Dispatch& dispatch) {
     add_conflict_exit_option(command, options->conflict_exit_code);
     command.add_flag("-o,--close", options->close_descriptor,
                      "Do not pass the slot to the command, so that processes it leaves behind "
-                     "do not hold it; the command is killed if plock dies");
+                     "do not hold it; if plock dies, the command and every process it started are "
+                     "killed before the slot is let go");
     add_command_option(command, options->command_string);
     command.add_flag("--no-fork", options->no_fork,
                      "Replace plock with the command, which inherits the slot (no parent process "
                      "stays behind)");
     command.add_flag("--status", options->status,
                      "Show each slot, free or held by which process, and exit 0 if all are free, 1 if any is held");
+    add_stop_options(command, options->stop, " (--time-limit)");
     add_output_options(command, options->output);
     command.allow_extras();
     command.footer(
@@ -309,7 +320,8 @@ void define_sem(CLI::App& command, Dispatch& dispatch) {
         "  plock sem -n 2 --status gpu                          # who holds which slot?\n\n"
         "The command sees PLOCK_SLOT (0 to N-1), PLOCK_SEM and PLOCK_FILE. Exit status: the command's,\n"
         "75 when no slot is free (--nonblock) or the timeout expires, 78 when others use NAME with\n"
-        "another -n, 128+N when killed by signal N; see 'plock --help'.");
+        "another -n, 124 when --time-limit stopped it, 128+N when killed by signal N; see\n"
+        "'plock --help'.");
     run_when_chosen(command, dispatch, [options](const CommandWords& words) -> Run {
         apply_output_options(options->output);
         return [settings = validate(*options, words)] { return run_semaphore(settings); };

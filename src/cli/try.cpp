@@ -16,7 +16,8 @@ void define_try(CLI::App& command, Dispatch& dispatch) {
         "  plock try -q /var/lock/report.lock -- ./report.sh   # cron: skip this run if busy\n"
         "  plock try -v /var/lock/report.lock                  # is it free? who holds it?\n\n"
         "Without a command: exit 0 if the lock is free (it is released at once), 75 if it is\n"
-        "held (the holder is printed with -v).");
+        "held (the holder is printed with -v). With a command, as plock exec -n: 124 when\n"
+        "--time-limit stopped it.");
     run_when_chosen(command, dispatch, [options](const CommandWords& words) {
         return prepare_file_lock_command(*options, words, FileLockRole::try_);
     });

@@ -45,6 +45,39 @@ TEST_CASE("bad options and values and arguments exit 64 with a clear message", "
     CHECK(read_file(directory / "existing.lock") == "keep me\n");
 }
 
+TEST_CASE("bad time limits and grace periods exit 64 with a clear message", "[bad_input]") {
+    TempDir directory;
+    write_file(directory / "existing.lock", "keep me\n");
+    const std::vector<BadInput> cases{
+        {"time limit zero", {"exec", "--time-limit", "0", "@/existing.lock", "-c", "MARK"}, exit_code::k_usage,
+         "invalid value '0' for --time-limit: must be more than 0 seconds"},
+        {"time limit not a number", {"exec", "--time-limit", "soon", "@/existing.lock", "-c", "MARK"}, exit_code::k_usage,
+         "invalid value 'soon' for --time-limit"},
+        {"negative time limit", {"sem", "-n", "2", "--dir", "@", "--time-limit", "-5", "s", "-c", "MARK"},
+         exit_code::k_usage, "invalid value '-5' for --time-limit: must not be negative"},
+        {"time limit with --no-fork", {"exec", "--no-fork", "--time-limit", "5", "@/existing.lock", "-c", "MARK"},
+         exit_code::k_usage, "--time-limit and --no-fork cannot be combined"},
+        {"try time limit without a command", {"try", "--time-limit", "5", "@/existing.lock"}, exit_code::k_usage,
+         "--time-limit needs a command"},
+        {"grace without a time limit", {"exec", "--grace", "5", "@/existing.lock", "-c", "MARK"}, exit_code::k_usage,
+         "--grace needs --time-limit"},
+        {"sem grace without a time limit", {"sem", "-n", "2", "--dir", "@", "--grace", "5", "s", "-c", "MARK"},
+         exit_code::k_usage, "--grace needs --time-limit"},
+        {"negative grace with a time limit", {"try", "--time-limit", "5", "--grace", "-1", "@/existing.lock", "-c", "MARK"},
+         exit_code::k_usage, "invalid value '-1' for --grace: must not be negative"},
+        {"sem --status with a time limit", {"sem", "-n", "2", "--status", "--time-limit", "5", "--dir", "@", "s"},
+         exit_code::k_usage, "--status only reports"},
+        {"pidguard --status with a time limit", {"pidguard", "--status", "--time-limit", "5", "@/job.pid"},
+         exit_code::k_usage, "--status cannot be combined with --time-limit"},
+        {"pidguard time limit with --no-fork", {"pidguard", "--no-fork", "--time-limit", "5", "@/job.pid", "-c", "MARK"},
+         exit_code::k_usage, "--time-limit and --no-fork cannot be combined"},
+    };
+    for (const BadInput& bad : cases) {
+        check_bad_input(bad, directory);
+    }
+    CHECK(read_file(directory / "existing.lock") == "keep me\n");
+}
+
 TEST_CASE("bad slot counts and semaphore names exit 64 with a clear message", "[bad_input]") {
     TempDir directory;
     const auto sem = [](const std::string& count, const std::string& name, std::vector<std::string> rest) {

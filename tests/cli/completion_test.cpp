@@ -62,7 +62,7 @@ TEST_CASE("the completion offers a subcommand's options and their values", "[com
     TempDir directory;
     for (const bool loaded : {true, false}) {
         INFO("with bash-completion's helpers: " << loaded);
-        CHECK(complete({"exec", "--ti"}, directory.path(), loaded) == "--timeout\n");
+        CHECK(complete({"exec", "--ti"}, directory.path(), loaded) == "--time-limit\n--timeout\n");
         CHECK(complete({"status", "--"}, directory.path(), loaded) == "--dir\n--help\n--json\n--key-prefix\n--password-file\n--pidfile\n--quiet\n--redis\n--sem\n--slots\n--url\n");
         CHECK(complete({"exec", "--method", ""}, directory.path(), loaded) == "flock\nofd\n");
         CHECK(complete({"exec", "-w", ""}, directory.path(), loaded).empty());

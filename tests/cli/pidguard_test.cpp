@@ -48,7 +48,7 @@ Process guard_until_gate(const std::string& pidfile, const Gate& gate) {
 }
 
 std::string only_child(pid_t pid) {
-    const auto children = children_of(pid);
+    const auto children = commands_of(pid);
     REQUIRE(children.size() == 1);
     return std::to_string(children[0]);
 }

@@ -68,6 +68,11 @@ TEST_CASE("bad leases permits and timeouts are refused with 64", "[redis_bad_inp
     check_refused({"redis", "--url", k_dead_url, "-w", "soon", "job", "--", "true"}, "'soon' for -w/--timeout");
     check_refused({"redis", "--url", k_dead_url, "-E", "300", "job", "--", "true"}, "-E/--conflict-exit-code");
     check_refused({"redis", "--url", k_dead_url, "-n", "-w", "1", "job", "--", "true"}, "excludes");
+    check_refused({"redis", "--url", k_dead_url, "--time-limit", "0", "job", "--", "true"},
+                  "'0' for --time-limit: must be more than 0 seconds");
+    check_refused({"redis", "--url", k_dead_url, "--time-limit", "1h", "job", "--", "true"}, "'1h' for --time-limit");
+    check_refused({"redis", "--url", k_dead_url, "--grace", "-2", "job", "--", "true"},
+                  "'-2' for --grace: must not be negative");
 }
 
 TEST_CASE("bad names and missing commands are refused with 64", "[redis_bad_input]") {

@@ -318,6 +318,27 @@ std::vector<pid_t> children_of(pid_t pid) {
     return children;
 }
 
+std::string process_name(pid_t pid) {
+    std::string name = read_file("/proc/" + std::to_string(pid) + "/comm");
+    while (!name.empty() && name.back() == '\n') {
+        name.pop_back();
+    }
+    return name;
+}
+
+std::vector<pid_t> commands_of(pid_t plock) {
+    std::vector<pid_t> commands;
+    for (const pid_t child : children_of(plock)) {
+        if (process_name(child) == "plock-supervise") {
+            const auto grandchildren = children_of(child);
+            commands.insert(commands.end(), grandchildren.begin(), grandchildren.end());
+        } else {
+            commands.push_back(child);
+        }
+    }
+    return commands;
+}
+
 Gate::Gate(const TempDir& directory, const std::string& name)
     : m_ready(directory / (name + ".ready")), m_release(directory / (name + ".release")) {
     if (mkfifo(m_release.c_str(), 0666) != 0) {

@@ -99,6 +99,12 @@ bool exists(const std::string& path);
 bool process_running(pid_t pid);
 // The children of `pid`, from /proc.
 std::vector<pid_t> children_of(pid_t pid);
+// The commands a plock process runs: its children, except that a supervisor
+// (the process named plock-supervise that plock puts between itself and the
+// command, include/plock/child.hpp) stands for its own children.
+std::vector<pid_t> commands_of(pid_t plock);
+// The process name (/proc/PID/comm), empty when the process is gone.
+std::string process_name(pid_t pid);
 
 // A shell snippet that marks `ready` then blocks until `release` (a FIFO the
 // test creates) is written to: a lock holder the test controls exactly.
