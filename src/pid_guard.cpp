@@ -299,6 +299,30 @@ std::vector<LockHolder> top_most(const std::vector<LockHolder>& holders) {
     return tops;
 }
 
+// The commands that top-most holders which are plock guards forward SIGTERM
+// to: a guard's command is the PID its file names, a child of the guard's
+// supervisor (plock-supervise). Sent SIGTERM directly as well, it would get
+// it twice.
+std::vector<pid_t> commands_plock_forwards_to(const std::vector<LockHolder>& tops, const PidFileState& state) {
+    std::vector<pid_t> commands;
+    if (state.status != PidFileState::Status::running || !state.pid_from_file) {
+        return commands;
+    }
+    for (const LockHolder& top : tops) {
+        for (const pid_t child : process_children(top.pid)) {
+            const auto stat = read_process_stat(child);
+            if (!stat || stat->name != "plock-supervise") {
+                continue;
+            }
+            const std::vector<pid_t> supervised = process_children(child);
+            if (std::find(supervised.begin(), supervised.end(), state.holder.pid) != supervised.end()) {
+                commands.push_back(state.holder.pid);
+            }
+        }
+    }
+    return commands;
+}
+
 bool still_busy(const AcquireResult& result) {
     return result.status == AcquireResult::Status::busy ||
            result.status == AcquireResult::Status::timed_out;
@@ -435,8 +459,14 @@ AcquireResult PidGuard::take_over(std::chrono::nanoseconds grace, const SignalSe
         for (const LockHolder& holder : holders) {
             trees.add_root(holder.pid, [&](pid_t pid) { return process_holds_lock(pid, target); });
         }
-        signal_tree(trees, SIGTERM);
-        for (const LockHolder& holder : top_most(holders)) {
+        const std::vector<LockHolder> tops = top_most(holders);
+        const std::vector<pid_t> forwarded = commands_plock_forwards_to(tops, holder_state(Clock::now()));
+        for (const pid_t member : trees.members()) {
+            if (std::find(forwarded.begin(), forwarded.end(), member) == forwarded.end()) {
+                trees.send(member, SIGTERM);
+            }
+        }
+        for (const LockHolder& holder : tops) {
             if (trees.contains(holder.pid) && report) {
                 report(holder, SIGTERM);
             }
