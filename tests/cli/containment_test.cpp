@@ -151,10 +151,13 @@ TEST_CASE("the lock wait and the time limit are separate clocks", "[containment]
     Gate gate(directory);
     Process holder = hold_lock({"flock", lock}, gate);
     // The waiter waits longer than its time limit before it gets the lock;
-    // the limit counts from the command's start, so a quick command is not stopped.
-    Process waiter = Process::start_plock({"exec", "-v", "-w", "60", "--time-limit", "0.2", lock, "--", "sh", "-c", "exit 5"});
+    // the limit counts from the command's start, so a quick command is not
+    // stopped. The limit is 2 s, not a fraction of one: the command (sh
+    // exiting at once) must end within it, which a slow or loaded machine
+    // might not do in 0.2 s.
+    Process waiter = Process::start_plock({"exec", "-v", "-w", "60", "--time-limit", "2", lock, "--", "sh", "-c", "exit 5"});
     REQUIRE(wait_until([&] { return waiter.err().find("waiting") != std::string::npos; }));
-    std::this_thread::sleep_for(400ms);  // longer than the time limit, on purpose
+    std::this_thread::sleep_for(2500ms);  // longer than the time limit, on purpose
     gate.open();
     CHECK(waiter.wait() == 5);
     // And a command that runs past it is stopped, however short the wait was.

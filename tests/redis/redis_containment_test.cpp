@@ -38,9 +38,16 @@ TEST_CASE("redis holds and renews the lock until the whole tree has ended", "[re
     CHECK_FALSE(plock.finished());
     CHECK(server.cli({"EXISTS", "plock:tree"}) == "1");
     CHECK(run_plock(redis_arguments(server, {"-n", "-q", "tree", "--", "true"})).status == exit_code::k_conflict);
-    // Still held after more than a lease: it is renewed, not left to expire.
-    std::this_thread::sleep_for(1500ms);
-    CHECK(server.cli({"EXISTS", "plock:tree"}) == "1");
+    // Renewed, not left to expire: the time left goes up again, twice (a
+    // time left only ever falls without a renewal), rather than a sleep of
+    // more than a lease after which it must still be there.
+    const auto time_left = [&] { return std::stoll(server.cli({"PTTL", "plock:tree"})); };
+    for (int renewal = 0; renewal < 2; ++renewal) {
+        const long long before = time_left();
+        REQUIRE(before > 0);
+        CHECK(wait_until([&] { return time_left() > before; }, 10s));
+    }
+    CHECK_FALSE(plock.finished());
     tree.signal_all(SIGTERM);
     CHECK(plock.wait() == 0);
     CHECK(tree.running().empty());
