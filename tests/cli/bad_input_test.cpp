@@ -39,9 +39,7 @@ TEST_CASE("bad options and values and arguments exit 64 with a clear message", "
         {"unknown subcommand", {"lock", "@/existing.lock"}, exit_code::k_usage, "lock"},
         {"try has no -w", {"try", "-w", "1", "@/existing.lock"}, exit_code::k_usage, "-w"},
     };
-    for (const BadInput& bad : cases) {
-        check_bad_input(bad, directory);
-    }
+    check_bad_inputs(cases, directory);
     CHECK(read_file(directory / "existing.lock") == "keep me\n");
 }
 
@@ -72,9 +70,7 @@ TEST_CASE("bad time limits and grace periods exit 64 with a clear message", "[ba
         {"pidguard time limit with --no-fork", {"pidguard", "--no-fork", "--time-limit", "5", "@/job.pid", "-c", "MARK"},
          exit_code::k_usage, "--time-limit and --no-fork cannot be combined"},
     };
-    for (const BadInput& bad : cases) {
-        check_bad_input(bad, directory);
-    }
+    check_bad_inputs(cases, directory);
     CHECK(read_file(directory / "existing.lock") == "keep me\n");
 }
 
@@ -108,9 +104,7 @@ TEST_CASE("bad slot counts and semaphore names exit 64 with a clear message", "[
         {"sem --no-fork with --close", {"sem", "-n", "2", "--no-fork", "-o", "--dir", "@", "s", "-c", "MARK"}, exit_code::k_usage, "--no-fork"},
         {"sem empty --dir", {"sem", "-n", "2", "--dir", "", "s", "-c", "MARK"}, exit_code::k_usage, "--dir directory name is empty"},
     };
-    for (const BadInput& bad : cases) {
-        check_bad_input(bad, directory);
-    }
+    check_bad_inputs(cases, directory);
 }
 
 TEST_CASE("a semaphore directory that is missing or not a directory gives 73 to sem and 66 to a query", "[bad_input]") {
@@ -132,9 +126,7 @@ TEST_CASE("a semaphore directory that is missing or not a directory gives 73 to 
         {"status --sem directory is a file", {"status", "--sem", "s", "-n", "2", "--dir", "@/plain"}, exit_code::k_cannot_open,
          "@/plain is not a directory"},
     };
-    for (const BadInput& bad : cases) {
-        check_bad_input(bad, directory);
-    }
+    check_bad_inputs(cases, directory);
 }
 
 TEST_CASE("a symlink planted as a slot file is refused with 66", "[bad_input]") {
@@ -184,9 +176,7 @@ TEST_CASE("lock files that cannot be used are refused with 66 or 73", "[bad_inpu
         {"name too long", {"exec", "@/" + long_name, "-c", "MARK"}, exit_code::k_cannot_open, "File name too long"},
         {"try on a FIFO", {"try", "@/fifo"}, exit_code::k_cannot_open, "is a FIFO"},
     };
-    for (const BadInput& bad : cases) {
-        check_bad_input(bad, directory);
-    }
+    check_bad_inputs(cases, directory);
     CHECK_FALSE(exists(directory / "nowhere"));
 }
 
@@ -274,9 +264,7 @@ TEST_CASE("bad pidguard options and combinations exit 64 with a clear message", 
         {"unknown option", {"pidguard", "--method", "ofd", "@/job.pid", "-c", "MARK"}, exit_code::k_usage, "unknown option '--method'"},
         {"command without --", {"pidguard", "@/job.pid", "sh", "-c", "MARK"}, exit_code::k_usage, "after '--'"},
     };
-    for (const BadInput& bad : cases) {
-        check_bad_input(bad, directory);
-    }
+    check_bad_inputs(cases, directory);
     CHECK(read_file(directory / "job.pid") == "123\n");
 }
 
@@ -303,9 +291,7 @@ TEST_CASE("PID files that cannot be used are refused with 66 or 73 and left as t
         {"status of a FIFO", {"pidguard", "--status", "@/fifo.pid"}, exit_code::k_cannot_open, "is a FIFO"},
         {"status of a symbolic link", {"pidguard", "--status", "@/link.pid"}, exit_code::k_cannot_open, "is a symbolic link"},
     };
-    for (const BadInput& bad : cases) {
-        check_bad_input(bad, directory);
-    }
+    check_bad_inputs(cases, directory);
     CHECK(read_file(directory / "target") == "456\n");
     CHECK(read_file(directory / "notes.txt") == "not a PID file\n");
     CHECK(read_file(directory / "linked.pid") == "789\n");
@@ -393,9 +379,7 @@ TEST_CASE("bad status options and combinations exit 64 with a clear message", "[
         {"status --redis bad URL", {"status", "--redis", "job", "--url", "http://x"}, exit_code::k_usage,
          "invalid --url: unknown scheme 'http://'"},
     };
-    for (const BadInput& bad : cases) {
-        check_bad_input(bad, directory);
-    }
+    check_bad_inputs(cases, directory);
 }
 
 TEST_CASE("bad update files and filters have their own status and leave FILE as it was", "[bad_input]") {
@@ -425,9 +409,7 @@ TEST_CASE("bad update files and filters have their own status and leave FILE as 
         {"update with a directory as filter", {"update", "@/data", "--", "@/subdir"}, exit_code::k_not_executable,
          "cannot run @/subdir: Permission denied"},
     };
-    for (const BadInput& bad : cases) {
-        check_bad_input(bad, directory);
-    }
+    check_bad_inputs(cases, directory);
     CHECK(read_file(directory / "data") == "keep me\n");
 }
 
@@ -456,8 +438,6 @@ TEST_CASE("bad option values of sem and pidguard and try exit 64 naming the valu
         {"try with an empty name", {"try", ""}, exit_code::k_usage, "lock file name is empty"},
         {"try unknown option", {"try", "--follow-me", "@/file"}, exit_code::k_usage, "unknown option '--follow-me' for 'plock try'"},
     };
-    for (const BadInput& bad : cases) {
-        check_bad_input(bad, directory);
-    }
+    check_bad_inputs(cases, directory);
     CHECK(read_file(directory / "file") == "keep me\n");
 }

@@ -47,9 +47,7 @@ TEST_CASE("a FIFO or a device node in place of a lock file is refused by every s
         {"sem size record that is a device", {"sem", "-n", "1", "--dir", "@/slots", "d", "-c", "MARK"}, exit_code::k_cannot_open,
          "@/slots/d.size.lock: it is a character device"},
     };
-    for (const BadInput& bad : cases) {
-        check_bad_input(bad, directory);
-    }
+    check_bad_inputs(cases, directory);
 }
 
 TEST_CASE("another user's symlink in a sticky directory is refused by try pidguard update and sem with 66", "[hostile_input]") {
@@ -75,9 +73,7 @@ TEST_CASE("another user's symlink in a sticky directory is refused by try pidgua
         {"update", {"update", "@/tmp/data", "-c", "MARK"}, exit_code::k_cannot_open, "@/tmp/data: it " + owned},
         {"sem slot", {"sem", "-n", "1", "--dir", "@/tmp", "s", "-c", "MARK"}, exit_code::k_cannot_open, "@/tmp/s.00.lock"},
     };
-    for (const BadInput& bad : cases) {
-        check_bad_input(bad, directory);
-    }
+    check_bad_inputs(cases, directory);
     CHECK(read_file(directory / "victim") == "123\n");
 }
 
@@ -97,9 +93,7 @@ TEST_CASE("a directory without write permission gives 77 to try update and sem",
         {"sem in a closed directory", {"sem", "-n", "1", "--dir", "@", "s", "-c", "MARK"}, exit_code::k_permission,
          "directory @ is not writable (Permission denied)"},
     };
-    for (const BadInput& bad : cases) {
-        check_bad_input(bad, directory, as_nobody);
-    }
+    check_bad_inputs(cases, directory, as_nobody);
     CHECK(read_file(directory / "data") == "keep me\n");
 }
 
@@ -123,9 +117,7 @@ TEST_CASE("paths longer than PATH_MAX or with a name longer than NAME_MAX are re
         {"update name past NAME_MAX", {"update", long_name, "-c", "MARK"}, exit_code::k_cannot_open, long_name + ": File name too long"},
         {"status name past NAME_MAX", {"status", long_name}, exit_code::k_cannot_open, long_name + ": File name too long"},
     };
-    for (const BadInput& bad : cases) {
-        check_bad_input(bad, directory);
-    }
+    check_bad_inputs(cases, directory);
 }
 
 TEST_CASE("names with control characters or bytes that are not UTF-8 are shown escaped on one line", "[hostile_input]") {
@@ -148,9 +140,7 @@ TEST_CASE("names with control characters or bytes that are not UTF-8 are shown e
         {"redis name with an escape", {"redis", "--url", "redis://127.0.0.1:1", "job\x1b]0;owned\x07", "-c", "MARK"},
          exit_code::k_usage, "invalid lock name 'job\\x1b]0;owned\\x07': it contains a control character"},
     };
-    for (const BadInput& bad : cases) {
-        check_bad_input(bad, directory);
-    }
+    check_bad_inputs(cases, directory);
 }
 
 TEST_CASE("PID files holding garbage or a huge number are never overwritten and are refused with 66", "[hostile_input]") {
@@ -170,9 +160,7 @@ TEST_CASE("PID files holding garbage or a huge number are never overwritten and 
         cases.push_back({"pidguard " + name, {"pidguard", "@/" + name, "-c", "MARK"}, exit_code::k_cannot_open,
                          "cannot open @/" + name + ": it holds something other than a process ID"});
     }
-    for (const BadInput& bad : cases) {
-        check_bad_input(bad, directory);
-    }
+    check_bad_inputs(cases, directory);
     for (const auto& [name, content] : contents) {
         CHECK(read_file(directory / name) == content);
     }

@@ -89,4 +89,10 @@ void check_bad_input(const BadInput& bad, const TempDir& directory, const RunOpt
     CHECK(differences(before, snapshot(directory.path())) == "");
 }
 
+void check_bad_inputs(const std::vector<BadInput>& cases, const TempDir& directory, const RunOptions& options) {
+    for (const BadInput& bad : cases) {
+        check_bad_input(bad, directory, options);
+    }
+}
+
 }  // namespace plock::test

@@ -32,5 +32,7 @@ std::string differences(const std::map<std::string, std::string>& before,
 
 // Runs plock with `bad.arguments` and checks all of the above.
 void check_bad_input(const BadInput& bad, const TempDir& directory, const RunOptions& options = {});
+// check_bad_input for each case of a table.
+void check_bad_inputs(const std::vector<BadInput>& cases, const TempDir& directory, const RunOptions& options = {});
 
 }  // namespace plock::test
