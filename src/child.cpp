@@ -410,8 +410,7 @@ std::optional<ExitStatus> ChildProcess::wait_directly(const SignalSet& forwarded
             if (left <= Clock::duration::zero()) {
                 return std::nullopt;
             }
-            const auto nanoseconds = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
-            timeout = {static_cast<time_t>(nanoseconds / 1'000'000'000), static_cast<long>(nanoseconds % 1'000'000'000)};
+            timeout = to_timespec(left);
         }
         siginfo_t info{};
         const int signal = sigtimedwait(&wake.native(), &info, until ? &timeout : nullptr);

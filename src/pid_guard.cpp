@@ -191,9 +191,7 @@ public:
             std::this_thread::sleep_for(std::min<Clock::duration>(remaining, k_fallback_interval));
             return;
         }
-        const auto nanoseconds = std::chrono::duration_cast<std::chrono::nanoseconds>(remaining).count();
-        const timespec timeout{static_cast<time_t>(nanoseconds / 1'000'000'000),
-                               static_cast<long>(nanoseconds % 1'000'000'000)};
+        const timespec timeout = to_timespec(remaining);
         pollfd events{m_inotify.get(), POLLIN, 0};
         if (ppoll(&events, 1, &timeout, nullptr) > 0) {
             std::array<char, 4096> buffer{};

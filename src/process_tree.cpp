@@ -137,11 +137,7 @@ void OwnDescendants::settle(Clock::time_point until) {
     sigset_t child_signal;
     sigemptyset(&child_signal);
     sigaddset(&child_signal, SIGCHLD);
-    const auto nanoseconds =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::max(wake - Clock::now(), Clock::duration::zero()))
-            .count();
-    const timespec timeout{static_cast<time_t>(nanoseconds / 1'000'000'000),
-                           static_cast<long>(nanoseconds % 1'000'000'000)};
+    const timespec timeout = remaining_until(wake);
     sigtimedwait(&child_signal, nullptr, &timeout);
     reap();
 }

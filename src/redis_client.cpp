@@ -29,12 +29,6 @@ namespace {
 
 constexpr std::size_t k_read_chunk = 16 * 1024;
 
-timespec remaining_until(Clock::time_point deadline) noexcept {
-    const auto remaining = std::max(deadline - Clock::now(), Clock::duration::zero());
-    const auto nanoseconds = std::chrono::duration_cast<std::chrono::nanoseconds>(remaining).count();
-    return timespec{static_cast<time_t>(nanoseconds / 1'000'000'000),
-                    static_cast<long>(nanoseconds % 1'000'000'000)};
-}
 
 // Waits until `fd` reports one of `events` or the deadline passes; returns
 // the events, 0 at the deadline.

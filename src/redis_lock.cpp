@@ -141,12 +141,6 @@ bool ends_with(const std::string& text, std::string_view suffix) {
     return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-timespec remaining_until(Clock::time_point deadline) noexcept {
-    const auto remaining = std::max(deadline - Clock::now(), Clock::duration::zero());
-    const auto nanoseconds = std::chrono::duration_cast<std::chrono::nanoseconds>(remaining).count();
-    return timespec{static_cast<time_t>(nanoseconds / 1'000'000'000),
-                    static_cast<long>(nanoseconds % 1'000'000'000)};
-}
 
 bool is_integer(const RedisValue& value) { return value.type == RedisValue::Type::integer; }
 

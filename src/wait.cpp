@@ -80,12 +80,6 @@ void* run_worker(void* argument) {
     return nullptr;
 }
 
-timespec to_timespec(Clock::duration duration) noexcept {
-    const auto nanoseconds = std::chrono::duration_cast<std::chrono::nanoseconds>(duration).count();
-    return timespec{static_cast<time_t>(nanoseconds / 1'000'000'000),
-                    static_cast<long>(nanoseconds % 1'000'000'000)};
-}
-
 class WorkerGroup {
 public:
     WorkerGroup(const std::vector<BlockingCall>& calls, std::atomic<bool>& cancelled)
@@ -152,6 +146,16 @@ private:
 };
 
 }  // namespace
+
+timespec to_timespec(Clock::duration duration) noexcept {
+    const auto nanoseconds = std::chrono::duration_cast<std::chrono::nanoseconds>(duration).count();
+    return timespec{static_cast<time_t>(nanoseconds / 1'000'000'000),
+                    static_cast<long>(nanoseconds % 1'000'000'000)};
+}
+
+timespec remaining_until(Clock::time_point deadline) noexcept {
+    return to_timespec(std::max(deadline - Clock::now(), Clock::duration::zero()));
+}
 
 WaitOutcome wait_for_first(const std::vector<BlockingCall>& calls, Deadline deadline,
                            const SignalSet& stop_signals) {

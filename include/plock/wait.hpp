@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <ctime>
 #include <cstddef>
 #include <functional>
 #include <optional>
@@ -14,6 +15,11 @@ namespace plock {
 
 using Clock = std::chrono::steady_clock;
 using Deadline = std::optional<Clock::time_point>;  // nullopt: wait forever
+
+// A duration, or the time left until `deadline` (zero once it has passed),
+// as the timeouts of sigtimedwait(2) and ppoll(2) take them.
+timespec to_timespec(Clock::duration duration) noexcept;
+timespec remaining_until(Clock::time_point deadline) noexcept;
 
 // A call that blocks until it succeeds. It returns 0 on success or an errno
 // value; when a signal interrupts it, it must return EINTR.
