@@ -21,8 +21,8 @@
 
 #include "cli/app.hpp"
 #include "cli/log.hpp"
-#include "plock/error.hpp"
-#include "plock/exit_code.hpp"
+#include "plock/sys/error.hpp"
+#include "cli/exit_code.hpp"
 
 namespace {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "plock/pid_guard.hpp"
+#include "plock/pidfile/pid_guard.hpp"
 
 namespace {
 

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "plock/proc_locks.hpp"
+#include "plock/proc/proc_locks.hpp"
 
 namespace {
 

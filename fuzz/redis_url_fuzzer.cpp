@@ -9,8 +9,8 @@
 #include <string>
 #include <string_view>
 
-#include "plock/error.hpp"
-#include "plock/redis_url.hpp"
+#include "plock/sys/error.hpp"
+#include "plock/redis/redis_url.hpp"
 
 namespace {
 

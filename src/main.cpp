@@ -5,8 +5,8 @@
 #include "cli/app.hpp"
 #include "cli/exit_status.hpp"
 #include "cli/log.hpp"
-#include "plock/error.hpp"
-#include "plock/exit_code.hpp"
+#include "plock/sys/error.hpp"
+#include "cli/exit_code.hpp"
 
 int main(int argc, char** argv) {
     using namespace plock;

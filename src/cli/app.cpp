@@ -5,8 +5,8 @@
 #include <iostream>
 
 #include "cli/log.hpp"
-#include "plock/error.hpp"
-#include "plock/exit_code.hpp"
+#include "plock/sys/error.hpp"
+#include "cli/exit_code.hpp"
 
 namespace plock::cli {
 namespace {

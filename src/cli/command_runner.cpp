@@ -4,9 +4,9 @@
 #include <filesystem>
 
 #include "cli/log.hpp"
-#include "plock/child.hpp"
-#include "plock/exit_code.hpp"
-#include "plock/signals.hpp"
+#include "plock/child/child.hpp"
+#include "cli/exit_code.hpp"
+#include "plock/sys/signals.hpp"
 
 namespace plock::cli {
 namespace {

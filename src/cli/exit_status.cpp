@@ -3,7 +3,7 @@
 
 #include <cerrno>
 
-#include "plock/exit_code.hpp"
+#include "cli/exit_code.hpp"
 
 namespace plock::cli {
 

@@ -1,7 +1,7 @@
-// Mapping errors to plock's exit statuses (include/plock/exit_code.hpp).
+// Mapping errors to plock's exit statuses (src/cli/exit_code.hpp).
 #pragma once
 
-#include "plock/error.hpp"
+#include "plock/sys/error.hpp"
 
 namespace plock::cli {
 

@@ -7,8 +7,8 @@
 #include <cstdio>
 
 #include "cli/log.hpp"
-#include "plock/error.hpp"
-#include "plock/exit_code.hpp"
+#include "plock/sys/error.hpp"
+#include "cli/exit_code.hpp"
 
 namespace plock::cli {
 namespace {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "plock/wait.hpp"
+#include "plock/sys/wait.hpp"
 
 namespace plock::cli {
 

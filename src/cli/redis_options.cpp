@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "plock/error.hpp"
-#include "plock/fd.hpp"
+#include "plock/sys/error.hpp"
+#include "plock/sys/fd.hpp"
 
 namespace plock::cli {
 namespace {

@@ -8,8 +8,8 @@
 #include <optional>
 #include <string>
 
-#include "plock/redis_lock.hpp"
-#include "plock/redis_url.hpp"
+#include "plock/redis/redis_lock.hpp"
+#include "plock/redis/redis_url.hpp"
 
 namespace plock::cli {
 

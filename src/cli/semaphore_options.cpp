@@ -2,7 +2,7 @@
 
 #include <cstdlib>
 
-#include "plock/error.hpp"
+#include "plock/sys/error.hpp"
 
 namespace plock::cli {
 namespace {

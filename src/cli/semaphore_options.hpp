@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "plock/semaphore.hpp"
+#include "plock/sem/semaphore.hpp"
 
 namespace plock::cli {
 

@@ -10,7 +10,7 @@
 #include <ostream>
 
 #include "cli/log.hpp"
-#include "plock/exit_code.hpp"
+#include "cli/exit_code.hpp"
 
 namespace plock::cli {
 namespace {

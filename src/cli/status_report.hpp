@@ -12,10 +12,10 @@
 #include <variant>
 #include <vector>
 
-#include "plock/lock_status.hpp"
-#include "plock/pid_guard.hpp"
-#include "plock/redis_status.hpp"
-#include "plock/semaphore.hpp"
+#include "plock/file/lock_status.hpp"
+#include "plock/pidfile/pid_guard.hpp"
+#include "plock/redis/redis_status.hpp"
+#include "plock/sem/semaphore.hpp"
 
 namespace plock::cli {
 

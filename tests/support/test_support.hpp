@@ -101,7 +101,7 @@ bool process_running(pid_t pid);
 std::vector<pid_t> children_of(pid_t pid);
 // The commands a plock process runs: its children, except that a supervisor
 // (the process named plock-supervise that plock puts between itself and the
-// command, include/plock/child.hpp) stands for its own children.
+// command, src/plock/child/child.hpp) stands for its own children.
 std::vector<pid_t> commands_of(pid_t plock);
 // The process name (/proc/PID/comm), empty when the process is gone.
 std::string process_name(pid_t pid);

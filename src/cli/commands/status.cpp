@@ -1,0 +1,215 @@
+// `plock status`: who holds these locks (files, a semaphore's slots, a PID
+// file, a lock or semaphore in Redis), who waits for them. It only reads
+// /proc, the PID file and (with read-only commands) Redis: nothing is opened
+// for writing, created or locked.
+#include <unistd.h>
+
+#include <cerrno>
+#include <iostream>
+#include <memory>
+
+#include "cli/app.hpp"
+#include "cli/exit_status.hpp"
+#include "cli/log.hpp"
+#include "cli/redis_options.hpp"
+#include "cli/semaphore_options.hpp"
+#include "cli/status_report.hpp"
+#include "plock/sys/error.hpp"
+#include "plock/redis/redis_status.hpp"
+
+namespace plock::cli {
+namespace {
+
+struct StatusOptions {
+    std::vector<std::string> paths;
+    std::optional<std::string> semaphore;
+    SemaphoreLocationOptions location;
+    std::optional<std::string> pid_file;
+    std::optional<std::string> redis;
+    RedisServerOptions server;
+    bool json = false;
+    bool quiet = false;
+};
+
+// One entry per lock, in the order asked; an error is reported on stderr and
+// kept in its place, so that the other locks are still answered.
+std::vector<StatusEntry> query_files(const std::vector<std::string>& paths) {
+    std::vector<StatusEntry> entries;
+    for (const std::string& path : paths) {
+        try {
+            entries.emplace_back(query_file_lock(path));
+        } catch (const SystemError& error) {
+            logger().error("{}", error.what());
+            entries.emplace_back(StatusError{"file", path, error.what(), exit_code_for(error)});
+        }
+    }
+    return entries;
+}
+
+StatusEntry query_semaphore(const SemaphoreSpec& spec) {
+    try {
+        return SemaphoreStatus{spec, inspect_semaphore(spec, getpid())};
+    } catch (const SystemError& error) {
+        logger().error("{}", error.what());
+        return StatusError{"semaphore", spec.name, error.what(), exit_code_for(error)};
+    }
+}
+
+StatusEntry query_pid_file_status(const std::string& path) {
+    try {
+        // As `plock pidguard --status`: a guard that has just taken the file
+        // gets a moment to write its PID.
+        return PidFileStatus{path, query_pid_file(path, Clock::now() + k_pid_write_window)};
+    } catch (const SystemError& error) {
+        logger().error("{}", error.what());
+        return StatusError{"pidfile", path, error.what(), exit_code_for(error)};
+    }
+}
+
+struct RedisTarget {
+    std::string name;
+    RedisEndpoint endpoint;
+    RedisLockSpec spec;
+};
+
+StatusEntry query_redis(const RedisTarget& target) {
+    try {
+        return RedisStatus{target.name, target.spec.key(), target.endpoint.display(),
+                           inspect_redis_lock(target.endpoint, target.spec)};
+    } catch (const SystemError& error) {
+        logger().error("{}", error.what());
+        return StatusError{"redis", target.name, error.what(), exit_code_for(error)};
+    }
+}
+
+// What to look at: exactly one kind of lock per run.
+struct Settings {
+    std::vector<std::string> paths;
+    std::optional<SemaphoreSpec> semaphore;
+    std::optional<std::string> pid_file;
+    std::optional<RedisTarget> redis;
+    bool json = false;
+    bool quiet = false;
+};
+
+Settings validate(const StatusOptions& options, const CommandWords& words) {
+    if (words) {
+        throw UsageError("plock status runs no command: nothing goes after '--'");
+    }
+    const int kinds = (options.paths.empty() ? 0 : 1) + (options.semaphore ? 1 : 0) + (options.pid_file ? 1 : 0) +
+                      (options.redis ? 1 : 0);
+    if (kinds != 1) {
+        throw UsageError(kinds == 0 ? "nothing to look at: give lock files (PATH...), --sem NAME, --pidfile PIDFILE "
+                                      "or --redis NAME"
+                                    : "give only one of PATH..., --sem NAME, --pidfile PIDFILE and --redis NAME");
+    }
+    if (!options.semaphore && (options.location.slot_count || options.location.directory)) {
+        throw UsageError("-n/--slots and --dir only go with --sem NAME");
+    }
+    if (!options.redis && options.server.any()) {
+        throw UsageError("--url, --password-file and --key-prefix only go with --redis NAME");
+    }
+    Settings settings;
+    settings.json = options.json;
+    settings.quiet = options.quiet;
+    if (options.redis) {
+        settings.redis =
+            RedisTarget{*options.redis, redis_endpoint(options.server), redis_lock_spec(*options.redis, options.server)};
+    } else if (options.semaphore) {
+        settings.semaphore = semaphore_spec(*options.semaphore, options.location);
+    } else if (options.pid_file) {
+        if (options.pid_file->empty()) {
+            throw UsageError("the --pidfile name is empty");
+        }
+        settings.pid_file = options.pid_file;
+    } else {
+        settings.paths = options.paths;
+    }
+    return settings;
+}
+
+// The entries to report, in order.
+std::vector<StatusEntry> query(const Settings& settings) {
+    if (settings.redis) {
+        return {query_redis(*settings.redis)};
+    }
+    if (settings.semaphore) {
+        return {query_semaphore(*settings.semaphore)};
+    }
+    if (settings.pid_file) {
+        return {query_pid_file_status(*settings.pid_file)};
+    }
+    return query_files(settings.paths);
+}
+
+int run_status(const Settings& settings) {
+    const auto now = std::chrono::system_clock::now();
+    const std::vector<StatusEntry> entries = query(settings);
+    if (settings.json) {
+        std::cout << status_json(entries, now);
+    } else if (!settings.quiet) {
+        write_status_text(std::cout, entries);
+    }
+    std::cout.flush();
+    if (!std::cout) {
+        throw SystemError(Operation::write, "standard output", errno != 0 ? errno : EIO);
+    }
+    return status_exit_code(entries);
+}
+
+void define_status(CLI::App& command, Dispatch& dispatch) {
+    auto options = std::make_shared<StatusOptions>();
+    command.add_option("PATH", options->paths, "Lock files to look at (never created, opened or locked)");
+    command
+        .add_option_function<std::string>(
+            "--sem", [options](const std::string& text) { options->semaphore = text; },
+            "Instead of PATH...: show the slots of the semaphore NAME (as plock sem), each free or held by whom")
+        ->option_text("NAME");
+    add_semaphore_location_options(command, options->location);
+    command
+        .add_option_function<std::string>(
+            "--pidfile", [options](const std::string& text) { options->pid_file = text; },
+            "Instead of PATH...: show the PID file as plock pidguard sees it (running, stale or absent)")
+        ->option_text("PIDFILE");
+    command
+        .add_option_function<std::string>(
+            "--redis", [options](const std::string& text) { options->redis = text; },
+            "Instead of PATH...: show the lock or semaphore NAME kept in Redis (as plock redis): holder "
+            "tokens, remaining leases, fencing counter; read-only")
+        ->option_text("NAME");
+    add_redis_server_options(command, options->server);
+    auto* json = command.add_flag("--json", options->json,
+                                  "Print one JSON document (schema in plock(1), STATUS JSON)");
+    auto* quiet = command.add_flag("-q,--quiet", options->quiet,
+                                   "Print nothing: the exit status answers (errors still go to stderr)");
+    json->excludes(quiet);
+    // An unknown option is then named as in the other subcommands, by run_when_chosen.
+    command.allow_extras();
+    command.footer(
+        "Usage: plock status [--json | -q] PATH...\n"
+        "       plock status [--json | -q] --sem NAME -n N [--dir DIR]\n"
+        "       plock status [--json | -q] --pidfile PIDFILE\n"
+        "       plock status [--json | -q] --redis NAME [--url URL] [--password-file FILE] [--key-prefix PREFIX]\n\n"
+        "Examples:\n"
+        "  plock status /var/lock/backup.lock                   # who holds it, who waits\n"
+        "  plock status -q /var/lock/backup.lock || echo busy   # exit 0: free, 1: held\n"
+        "  plock status --sem gpu -n 2                          # which slots are held, by whom\n"
+        "  plock status --pidfile /run/web.pid                  # running, stale or absent\n"
+        "  plock status --redis deploy --url redis://ci:6379    # holder token, lease left, fencing counter\n"
+        "  plock status --json /var/lock/*.lock | jq -r '.locks[] | select(.state == \"held\") | .path'\n\n"
+        "For each holder: mode, method, PID, command line, and how long it has held the lock\n"
+        "(\"held <=\": since its process started, an upper bound). Exit status: 0 when every lock\n"
+        "is free (a PID file stale or absent, no slot held), 1 when one is held, 66 when a PATH\n"
+        "does not exist, 69 when the Redis server cannot be reached; see 'plock --help'.");
+    run_when_chosen(command, dispatch, [options](const CommandWords& words) -> Run {
+        return [settings = validate(*options, words)] { return run_status(settings); };
+    });
+}
+
+}  // namespace
+
+const SubcommandDefinition k_status_command{
+    "status", "Show who holds and who waits for a lock file, semaphore, PID file or Redis lock (exit 0: free, 1: held)",
+    define_status};
+
+}  // namespace plock::cli

@@ -1,0 +1,171 @@
+// `plock update FILE -- FILTER...`: read-modify-write under FILE's exclusive
+// lock. FILTER reads FILE's content on stdin; if it exits 0, its stdout
+// replaces FILE atomically (FileReplacement); otherwise FILE is untouched.
+//
+// The lock is FILE's own flock lock, so `plock exec FILE`, flock(1) and
+// portalocker users serialise with updates. Each update puts a new inode in
+// place, so every plock run checks after locking that FILE still names the
+// file it locked, and locks the new one if not (FileLock::reopen_if_replaced):
+// a run that waited behind an update ends up holding the lock of the file
+// that the path names, which the next update must wait for.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+#include <memory>
+
+#include "cli/app.hpp"
+#include "cli/command_runner.hpp"
+#include "cli/commands/file_lock_command.hpp"
+#include "cli/log.hpp"
+#include "plock/sys/atomic_file.hpp"
+#include "plock/sys/error.hpp"
+#include "plock/sys/signals.hpp"
+
+namespace plock::cli {
+namespace {
+
+struct UpdateOptions {
+    std::string path;
+    WaitOptions wait;
+    std::optional<std::string> conflict_exit_code;
+    std::optional<std::string> command_string;
+    OutputOptions output;
+};
+
+// The file to replace: FILE, or the file its symbolic link points to (the
+// link stays and points to the new content). Checked against the locked file.
+std::string resolve_target(const std::string& path, FileIdentity locked) {
+    char resolved[PATH_MAX];
+    if (realpath(path.c_str(), resolved) == nullptr) {
+        throw SystemError(Operation::inspect, path, errno);
+    }
+    struct stat status {};
+    if (lstat(resolved, &status) != 0) {
+        throw SystemError(Operation::inspect, resolved, errno);
+    }
+    if (FileIdentity{status.st_dev, status.st_ino} != locked) {
+        throw SystemError(Operation::open, path, EAGAIN, "it was replaced while plock locked it; try again");
+    }
+    return resolved;
+}
+
+// A read-only descriptor of the current content for the filter's stdin: its
+// own open file description, so the filter can neither write to FILE nor
+// touch our lock.
+UniqueFd open_content(const std::string& target, FileIdentity locked) {
+    UniqueFd fd(open(target.c_str(), O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC));
+    if (!fd) {
+        throw SystemError(Operation::open, target, errno);
+    }
+    struct stat status {};
+    if (fstat(fd.get(), &status) != 0) {
+        throw SystemError(Operation::inspect, target, errno);
+    }
+    if (FileIdentity{status.st_dev, status.st_ino} != locked) {
+        throw SystemError(Operation::open, target, EAGAIN, "it was replaced while plock opened it; try again");
+    }
+    return fd;
+}
+
+struct Settings {
+    LockRequest request;
+    std::vector<std::string> filter;
+};
+
+Settings validate(const UpdateOptions& options, const CommandWords& words) {
+    if (options.path.empty()) {
+        throw UsageError("the file name is empty");
+    }
+    Settings settings;
+    LockRequest& request = settings.request;
+    request.path = options.path;
+    request.mode = LockMode::exclusive;
+    request.method = LockMethod::flock;
+    request.wait = parse_wait_policy(options.wait);
+    request.conflict_exit_code = parse_conflict_exit_code(options.conflict_exit_code);
+    request.open_policy.allow_directory = false;
+    settings.filter = resolve_command(options.command_string, words);
+    if (settings.filter.empty()) {
+        throw UsageError("no filter given: put it after '--' or use -c STRING");
+    }
+    return settings;
+}
+
+int run_update(const Settings& settings) {
+    const LockRequest& request = settings.request;
+    const std::string& path = request.path;
+    const ScopedSignalMask mask(handled_signals());
+    auto taken = take_file_lock(request);
+    if (const int* status = std::get_if<int>(&taken)) {
+        return *status;
+    }
+    const TakenLock& held = std::get<TakenLock>(taken);
+
+    struct stat old {};
+    if (fstat(held.lock.fd(), &old) != 0) {
+        throw SystemError(Operation::inspect, path, errno);
+    }
+    const std::string target = resolve_target(path, held.lock.identity());
+    const UniqueFd content = open_content(target, held.lock.identity());
+    FileReplacement replacement = FileReplacement::create(target);
+
+    RunRequest run;
+    run.argv = settings.filter;
+    run.environment = {{"PLOCK_FILE", absolute_path(path)}, {"PLOCK_MODE", "exclusive"}};
+    if (!held.inherited) {
+        run.inherited_fds.push_back(held.lock.fd());
+    }
+    run.standard_input = content.get();
+    run.standard_output = replacement.fd();
+    run.original_mask = mask.previous();
+    const int status = run_command(run);
+    if (status != 0) {
+        logger().info("the filter exited with {}; {} is unchanged", status, path);
+        return status;
+    }
+    replacement.commit(old);
+    if (logger().should_log(LogLevel::info)) {
+        struct stat written {};
+        fstat(replacement.fd(), &written);
+        logger().info("replaced {} ({} bytes)", target, written.st_size);
+    }
+    return exit_code::k_success;
+}
+
+void define_update(CLI::App& command, Dispatch& dispatch) {
+    auto options = std::make_shared<UpdateOptions>();
+    command.add_option("FILE", options->path,
+                       "The file to update; created empty if missing (its directory must exist)")
+        ->required();
+    add_wait_options(command, options->wait);
+    add_conflict_exit_option(command, options->conflict_exit_code);
+    add_command_option(command, options->command_string);
+    add_output_options(command, options->output);
+    command.allow_extras();
+    command.footer(
+        "Usage: plock update [OPTIONS] FILE -- FILTER [ARG...]\n"
+        "       plock update [OPTIONS] FILE -c STRING\n\n"
+        "Examples:\n"
+        "  plock update counter.txt -- sh -c 'read n; echo $((${n:-0}+1))'    # count, safely\n"
+        "  plock update state.json -- jq '.runs += 1'                         # edit JSON in place\n"
+        "  plock update -w 10 hosts.txt -c 'sort -u'                          # wait at most 10s\n\n"
+        "FILTER reads FILE on stdin; when it exits 0, its stdout replaces FILE atomically (same\n"
+        "mode; owner too as root). Otherwise FILE is untouched and plock exits with FILTER's status\n"
+        "(128+N when killed by signal N). A symbolic link is followed: its target is replaced.\n"
+        "Scripts that lock FILE with 'plock exec FILE' see each update whole.");
+    run_when_chosen(command, dispatch, [options](const CommandWords& words) -> Run {
+        apply_output_options(options->output);
+        return [settings = validate(*options, words)] { return run_update(settings); };
+    });
+}
+
+}  // namespace
+
+const SubcommandDefinition k_update_command{
+    "update", "Replace FILE atomically with FILTER's output on its content, under FILE's lock",
+    define_update};
+
+}  // namespace plock::cli
