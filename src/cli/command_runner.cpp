@@ -28,20 +28,30 @@ std::string absolute_path(const std::string& path) {
     return error ? path : absolute.lexically_normal().string();
 }
 
+RunRequest launch_request(const CommandSettings& settings, Environment environment,
+                          const std::vector<int>& lock_fds, const sigset_t& original_mask) {
+    RunRequest request;
+    request.command.argv = settings.argv;
+    request.command.environment = std::move(environment);
+    if (settings.close) {
+        request.command.stop_tree_if_plock_dies = true;
+        request.command.held_fds = lock_fds;
+    } else {
+        request.command.inherited_fds = lock_fds;
+    }
+    request.command.signal_mask = original_mask;
+    request.stop = settings.stop;
+    request.replace_process = settings.no_fork;
+    return request;
+}
+
 int run_command(const RunRequest& request) {
-    CommandSpec spec;
-    spec.argv = request.argv;
-    spec.environment = request.environment;
-    spec.inherited_fds = request.inherited_fds;
-    spec.standard_input = request.standard_input;
-    spec.standard_output = request.standard_output;
-    spec.stop_tree_if_plock_dies = request.stop_tree_if_plock_dies;
-    spec.held_fds = request.held_fds;
-    spec.supervised = request.supervised || request.stop.time_limit.has_value();
-    spec.signal_mask = request.original_mask;
+    CommandSpec spec = request.command;
+    // A time limit stops the whole tree, which only a supervisor can find.
+    spec.supervised = spec.supervised || request.stop.time_limit.has_value();
 
     if (logger().should_log(LogLevel::debug)) {
-        logger().debug("running {}{}", join(request.argv),
+        logger().debug("running {}{}", join(spec.argv),
                        request.replace_process ? " in place of plock" : "");
     }
     if (request.replace_process) {

@@ -12,34 +12,29 @@
 #include <vector>
 
 #include "cli/options.hpp"
+#include "plock/child/child.hpp"
 
-namespace plock {
-class ChildProcess;
-}
 
 namespace plock::cli {
 
 struct RunRequest {
-    std::vector<std::string> argv;
-    std::vector<std::pair<std::string, std::string>> environment;
-    std::vector<int> inherited_fds;
-    int standard_input = -1;   // -1: the command shares plock's
-    int standard_output = -1;
-    // -o: the command does not get the lock; if plock dies, the supervisor
-    // kills the command's whole tree, holding `held_fds` until it is gone.
-    bool stop_tree_if_plock_dies = false;
-    std::vector<int> held_fds;
-    StopPolicy stop;  // --time-limit and --grace
-    // Under a supervisor even without -o or a time limit, so that the whole
-    // tree can be found and stopped by others (pidguard --replace).
-    bool supervised = false;
+    CommandSpec command;  // what starts, with what, and how its tree is held
+    StopPolicy stop;      // --time-limit and --grace
     bool replace_process = false;  // --no-fork: exec without forking
-    sigset_t original_mask{};      // the mask plock started with
     // Called with the command's PID once it runs (exec has succeeded), before
     // plock waits for it; not called with replace_process. If it throws, the
     // command is killed and the exception propagates.
     std::function<void(pid_t)> on_started;
 };
+
+using Environment = std::vector<std::pair<std::string, std::string>>;
+
+// The one launch builder: the command of `settings` with `environment` on top
+// of plock's own and the signal mask plock started with. `lock_fds` hold the
+// lock: the command inherits them, or with -o its supervisor keeps them while
+// the command runs without them, and stops its whole tree if plock dies.
+RunRequest launch_request(const CommandSettings& settings, Environment environment,
+                          const std::vector<int>& lock_fds, const sigset_t& original_mask);
 
 // `path` made absolute and normal, as PLOCK_FILE gives it to the command.
 std::string absolute_path(const std::string& path);

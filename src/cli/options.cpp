@@ -66,11 +66,43 @@ void add_conflict_exit_option(CLI::App& command, std::optional<std::string>& cod
         ->option_text("CODE");
 }
 
-void add_command_option(CLI::App& command, std::optional<std::string>& command_string) {
+void add_command_options(CLI::App& command, CommandOptions& options, const CommandGroup& group) {
     command.add_option_function<std::string>(
-               "-c,--command", [&command_string](const std::string& text) { command_string = text; },
-                       "Run STRING with /bin/sh -c instead of a command after --")
+               "-c,--command", [&options](const std::string& text) { options.command_string = text; },
+               "Run STRING with /bin/sh -c instead of a command after --")
         ->option_text("STRING");
+    if (group.close_help) {
+        command.add_flag("-o,--close", options.close, group.close_help);
+    }
+    if (group.no_fork_help) {
+        command.add_flag("--no-fork", options.no_fork, group.no_fork_help);
+    }
+    if (group.grace_help) {
+        add_stop_options(command, options.stop, group.grace_help);
+    }
+}
+
+CommandSettings parse_command_settings(const CommandOptions& options, const CommandWords& words,
+                                       const CommandRules& rules) {
+    CommandSettings settings;
+    settings.argv = resolve_command(options.command_string, words);
+    settings.close = options.close;
+    settings.no_fork = options.no_fork;
+    const bool none = settings.argv.empty();
+    if (none && *rules.missing != '\0') {
+        throw UsageError(rules.missing);
+    }
+    if (settings.no_fork && settings.close) {
+        throw UsageError(std::string("--no-fork and -o/--close cannot be combined: with --no-fork the command "
+                                     "itself holds the ") +
+                         rules.held);
+    }
+    if (none && (settings.no_fork || settings.close)) {
+        throw UsageError("--no-fork and -o/--close need a command");
+    }
+    settings.stop = parse_stop_policy(options.stop);
+    validate_stop_policy(settings.stop, none, settings.no_fork, rules.grace_has_other_use);
+    return settings;
 }
 
 void add_output_options(CLI::App& command, OutputOptions& options) {
@@ -115,19 +147,26 @@ WaitPolicy parse_wait_policy(const WaitOptions& options) {
     return policy;
 }
 
+long long parse_integer(const std::string& option, const std::string& text, long long min, long long max,
+                        const std::string& counted) {
+    long long value = 0;
+    bool valid = !text.empty() && text.size() <= 18;
+    for (const char character : text) {
+        valid = valid && character >= '0' && character <= '9';
+        value = valid ? value * 10 + (character - '0') : 0;
+    }
+    if (!valid || value < min || value > max) {
+        throw UsageError("invalid value '" + text + "' for " + option + ": expected a number " + (counted.empty() ? "" : "of " + counted + " ") + "from " +
+                         std::to_string(min) + " to " + std::to_string(max));
+    }
+    return value;
+}
+
 int parse_conflict_exit_code(const std::optional<std::string>& text) {
     if (!text) {
         return exit_code::k_conflict;
     }
-    char* end = nullptr;
-    errno = 0;
-    const long code = std::strtol(text->c_str(), &end, 10);
-    if (text->empty() || end == text->c_str() || *end != '\0' || errno == ERANGE || code < 0 ||
-        code > 255) {
-        throw UsageError("invalid value '" + *text +
-                         "' for -E/--conflict-exit-code: expected a number from 0 to 255");
-    }
-    return static_cast<int>(code);
+    return static_cast<int>(parse_integer("-E/--conflict-exit-code", *text, 0, 255));
 }
 
 StopPolicy parse_stop_policy(const StopOptions& options) {

@@ -58,15 +58,62 @@ enum class NonblockSpelling { short_and_long, long_only };
 void add_wait_options(CLI::App& command, WaitOptions& options,
                       NonblockSpelling spelling = NonblockSpelling::short_and_long);
 void add_conflict_exit_option(CLI::App& command, std::optional<std::string>& code);
-void add_command_option(CLI::App& command, std::optional<std::string>& command_string);
 void add_output_options(CLI::App& command, OutputOptions& options);
 // --time-limit SECONDS and --grace SECONDS; `grace_help` says what else
 // --grace applies to in that subcommand.
 void add_stop_options(CLI::App& command, StopOptions& options, const std::string& grace_help);
 
+// The command group: -c STRING, and where the subcommand offers them
+// -o/--close, --no-fork, --time-limit and --grace.
+struct CommandOptions {
+    std::optional<std::string> command_string;
+    bool close = false;
+    bool no_fork = false;
+    StopOptions stop;
+};
+
+// Which of the group a subcommand offers, and what their help says there
+// (nullptr: not offered).
+struct CommandGroup {
+    const char* close_help = nullptr;
+    const char* no_fork_help = nullptr;
+    // --time-limit and --grace; what else --grace applies to, such as
+    // " (--time-limit)".
+    const char* grace_help = nullptr;
+};
+
+void add_command_options(CLI::App& command, CommandOptions& options, const CommandGroup& group);
+
+// The command and how it runs, validated.
+struct CommandSettings {
+    std::vector<std::string> argv;  // empty: no command (plock try LOCKFILE)
+    bool close = false;             // -o: the command does not get the lock
+    bool no_fork = false;           // --no-fork: exec in place of plock
+    StopPolicy stop;
+};
+
+struct CommandRules {
+    // Empty: a command is optional; else the error when none is given.
+    const char* missing = "no command given: put it after '--' or use -c STRING";
+    const char* held = "lock";  // what the command holds: "lock", "slot"
+    // --grace also applies without --time-limit (pidguard --replace, a
+    // Redis lease that cannot be kept).
+    bool grace_has_other_use = false;
+};
+
+// One step from the group as typed to its settings, checking every rule the
+// subcommands share (UsageError naming the options).
+CommandSettings parse_command_settings(const CommandOptions& options, const CommandWords& words,
+                                       const CommandRules& rules = {});
+
 // Each throws UsageError with a message naming the option and the value.
 WaitPolicy parse_wait_policy(const WaitOptions& options);
 std::chrono::nanoseconds parse_seconds(const std::string& option, const std::string& text);
+// The one parser of whole numbers: decimal digits only (no sign, no space),
+// from `min` to `max`; the error says "expected a number [of COUNTED] from
+// MIN to MAX".
+long long parse_integer(const std::string& option, const std::string& text, long long min, long long max,
+                        const std::string& counted = "");
 int parse_conflict_exit_code(const std::optional<std::string>& text);
 StopPolicy parse_stop_policy(const StopOptions& options);
 // The rules every subcommand that runs a command shares: --grace needs

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "cli/options.hpp"
 #include "plock/sys/error.hpp"
 
 namespace plock::cli {
@@ -11,18 +12,8 @@ std::size_t parse_slot_count(const std::optional<std::string>& text) {
     if (!text) {
         throw UsageError("the number of slots is missing: give it with -n N");
     }
-    const auto invalid = [&] {
-        return UsageError("invalid value '" + *text + "' for -n/--slots: expected a number of slots from 1 to " +
-                          std::to_string(k_max_semaphore_slots));
-    };
-    if (text->empty() || text->size() > 9 || text->find_first_not_of("0123456789") != std::string::npos) {
-        throw invalid();
-    }
-    const auto count = static_cast<std::size_t>(std::stoul(*text));
-    if (count < 1 || count > k_max_semaphore_slots) {
-        throw invalid();
-    }
-    return count;
+    return static_cast<std::size_t>(
+        parse_integer("-n/--slots", *text, 1, static_cast<long long>(k_max_semaphore_slots), "slots"));
 }
 
 // Where portalocker puts its slots by default: Python's tempfile.gettempdir()

@@ -20,9 +20,9 @@ TEST_CASE("on_started gets the PID of the running command before it is waited fo
     cli::RunRequest request;
     // The command waits until the hook has spoken, so the hook provably runs
     // while the command does.
-    request.argv = {"/bin/sh", "-c",
+    request.command.argv = {"/bin/sh", "-c",
                     "echo $$ > '" + own_pid + "'; while [ ! -s '" + told + "' ]; do sleep 0.01; done; exit 5"};
-    sigemptyset(&request.original_mask);
+    sigemptyset(&request.command.signal_mask);
     pid_t seen = -1;
     bool running_when_told = false;
     request.on_started = [&](pid_t pid) {
@@ -38,8 +38,8 @@ TEST_CASE("on_started gets the PID of the running command before it is waited fo
 TEST_CASE("a throwing on_started kills the command and the exception propagates", "[command_runner]") {
     const ScopedSignalMask mask(handled_signals());
     cli::RunRequest request;
-    request.argv = {"/bin/sh", "-c", "exec sleep 30"};
-    sigemptyset(&request.original_mask);
+    request.command.argv = {"/bin/sh", "-c", "exec sleep 30"};
+    sigemptyset(&request.command.signal_mask);
     pid_t started = -1;
     request.on_started = [&](pid_t pid) {
         started = pid;

@@ -7,13 +7,10 @@
 
 #include <optional>
 #include <string>
-#include <variant>
 
 #include "cli/app.hpp"
 #include "cli/options.hpp"
-#include "cli/exit_code.hpp"
-#include "plock/file/file_lock.hpp"
-#include "plock/file/inherited_lock.hpp"
+#include "cli/file_lock_report.hpp"
 
 namespace plock::cli {
 
@@ -28,42 +25,13 @@ struct FileLockOptions {
     bool shared = false;
     WaitOptions wait;
     std::optional<std::string> conflict_exit_code;
-    bool close_descriptor = false;
-    std::optional<std::string> command_string;
+    CommandOptions command;
     std::string method = "flock";
-    bool no_fork = false;
     bool follow = false;
-    StopOptions stop;
     OutputOptions output;
 };
 
 void add_file_lock_options(CLI::App& command, FileLockOptions& options, FileLockRole role);
-
-// How a subcommand wants its file lock taken (exec, try, update).
-struct LockRequest {
-    std::string path;
-    LockMode mode = LockMode::exclusive;
-    LockMethod method = LockMethod::flock;
-    WaitPolicy wait;
-    int conflict_exit_code = exit_code::k_conflict;
-    // A conflict is the answer, not a problem (try without a command): -v only.
-    bool quiet_conflict = false;
-    OpenPolicy open_policy;
-};
-
-struct TakenLock {
-    FileLock lock;  // open, and held unless `inherited`
-    // The lock was ours already, through this descriptor we inherited.
-    std::optional<InheritedLock> inherited;
-};
-
-// Opens the lock file and takes the lock: at once, or by waiting as
-// `request.wait` allows, saying so with -v; a lock this process inherited is
-// recognised instead of waited for; a file replaced while we waited is opened
-// and locked again. The caller must block handled_signals(). Returns the lock,
-// or the exit status when the run ends here (busy, timed out, ended by a
-// signal), after reporting why.
-std::variant<TakenLock, int> take_file_lock(const LockRequest& request);
 
 // Validates the options of exec or try (UsageError) and returns the run.
 Run prepare_file_lock_command(const FileLockOptions& options, const CommandWords& words,

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "cli/acquire.hpp"
 #include "cli/app.hpp"
 #include "cli/command_runner.hpp"
 #include "cli/log.hpp"
@@ -21,11 +22,9 @@ struct PidGuardOptions {
     std::string path;
     WaitOptions wait;
     std::optional<std::string> conflict_exit_code;
-    std::optional<std::string> command_string;
+    CommandOptions command;
     bool replace = false;
-    StopOptions stop;
     bool status = false;
-    bool no_fork = false;
     OutputOptions output;
 };
 
@@ -33,11 +32,9 @@ struct Settings {
     std::string path;
     WaitPolicy wait;
     int conflict_exit_code = exit_code::k_conflict;
-    std::vector<std::string> command;
+    CommandSettings command;
     bool replace = false;
-    StopPolicy stop;
     bool status = false;
-    bool no_fork = false;
 };
 
 void reject_with_status(bool given, const char* option) {
@@ -54,14 +51,15 @@ Settings validate(const PidGuardOptions& options, const CommandWords& words) {
     }
     settings.path = options.path;
     settings.status = options.status;
+    const CommandOptions& command = options.command;
     if (settings.status) {
-        reject_with_status(options.command_string.has_value() || words.has_value(), "a command");
+        reject_with_status(command.command_string.has_value() || words.has_value(), "a command");
         reject_with_status(options.replace, "--replace");
-        reject_with_status(options.stop.grace.has_value(), "--grace");
-        reject_with_status(options.stop.time_limit.has_value(), "--time-limit");
+        reject_with_status(command.stop.grace.has_value(), "--grace");
+        reject_with_status(command.stop.time_limit.has_value(), "--time-limit");
         reject_with_status(options.wait.nonblock || options.wait.timeout.has_value(), "-n or -w");
         reject_with_status(options.conflict_exit_code.has_value(), "-E");
-        reject_with_status(options.no_fork, "--no-fork");
+        reject_with_status(command.no_fork, "--no-fork");
         return settings;
     }
     // A guard does not queue: -n unless -w asks to wait.
@@ -70,21 +68,18 @@ Settings validate(const PidGuardOptions& options, const CommandWords& words) {
         settings.wait.nonblocking = true;
     }
     settings.conflict_exit_code = parse_conflict_exit_code(options.conflict_exit_code);
-    settings.command = resolve_command(options.command_string, words);
-    if (settings.command.empty()) {
-        throw UsageError("no command given: put it after '--' or use -c STRING (or ask with --status)");
-    }
+    CommandRules rules;
+    rules.missing = "no command given: put it after '--' or use -c STRING (or ask with --status)";
+    rules.grace_has_other_use = true;  // --replace
+    settings.command = parse_command_settings(command, words, rules);
     settings.replace = options.replace;
     if (settings.replace && (options.wait.nonblock || options.wait.timeout)) {
         throw UsageError("--replace cannot be combined with -n or -w: it waits up to --grace "
                          "for the holder to stop");
     }
-    settings.stop = parse_stop_policy(options.stop);
-    if (settings.stop.grace_given && !settings.replace && !settings.stop.time_limit) {
+    if (settings.command.stop.grace_given && !settings.replace && !settings.command.stop.time_limit) {
         throw UsageError("--grace needs --replace or --time-limit");
     }
-    settings.no_fork = options.no_fork;
-    validate_stop_policy(settings.stop, false, settings.no_fork, true);
     return settings;
 }
 
@@ -96,24 +91,6 @@ std::string describe_guard_holder(const PidGuard& guard) {
         return "a process that has just let go of it";
     }
     return describe_holder(state.holder);
-}
-
-int report_busy(const PidGuard& guard, const Settings& settings, const AcquireResult& result,
-                std::chrono::nanoseconds waited) {
-    const auto level = conflict_level(settings.conflict_exit_code);
-    if (!logger().should_log(level)) {
-        return settings.conflict_exit_code;
-    }
-    const std::string holder = describe_guard_holder(guard);
-    if (settings.replace) {
-        logger().log(level, "{} is still held by {} after SIGKILL", settings.path, holder);
-    } else if (result.status == AcquireResult::Status::timed_out) {
-        logger().log(level, "timed out after {} waiting for {}, held by {}", format_seconds(waited),
-                     settings.path, holder);
-    } else {
-        logger().log(level, "{} is held by {}", settings.path, holder);
-    }
-    return settings.conflict_exit_code;
 }
 
 int report_status(const Settings& settings) {
@@ -146,55 +123,43 @@ int run_guarded(const Settings& settings) {
     const ScopedSignalMask mask(handled_signals());
 
     PidGuard guard(settings.path);
-    const auto start = Clock::now();
-    AcquireResult result = guard.acquire(start, wait_ending_signals());  // one attempt
-    if (result.status == AcquireResult::Status::busy && !settings.wait.nonblocking) {
-        if (logger().should_log(LogLevel::info)) {
-            logger().info("waiting for {}, held by {} ({})", settings.path,
-                          describe_guard_holder(guard), settings.wait.describe());
-        }
-        result = guard.acquire(settings.wait.deadline_from(start), wait_ending_signals());
-    }
+    LockWording wording;
+    wording.target = settings.path;
+    wording.busy = [&] { return settings.path + " is held by " + describe_guard_holder(guard); };
+    wording.holders = [&] { return "held by " + describe_guard_holder(guard); };
+    const WaitReport report(std::move(wording), settings.wait, settings.conflict_exit_code);
+    AcquireResult result = guard.take(report.plan(), wait_ending_signals(), report.before_wait());
     const bool busy = result.status == AcquireResult::Status::busy ||
                       result.status == AcquireResult::Status::timed_out;
     if (busy && settings.replace) {
+        const std::chrono::nanoseconds grace = settings.command.stop.grace;
         if (logger().should_log(LogLevel::info)) {
-            logger().info("{} is held by {}; replacing it (grace {})", settings.path,
-                          describe_guard_holder(guard), format_seconds(settings.stop.grace));
+            logger().info("{} is held by {}; replacing it (grace {})", settings.path, describe_guard_holder(guard),
+                          format_seconds(grace));
         }
-        result = guard.take_over(settings.stop.grace, wait_ending_signals(),
-                                 [&](const LockHolder& holder, int signal) {
-                                     logger().info("sent {} to {}", signal_name(signal),
-                                                   describe_holder(holder));
-                                 });
+        result = guard.take_over(grace, wait_ending_signals(), [&](const LockHolder& holder, int signal) {
+            logger().info("sent {} to {}", signal_name(signal), describe_holder(holder));
+        });
+        if (result.status != AcquireResult::Status::acquired && result.status != AcquireResult::Status::interrupted) {
+            return report.conflict(settings.path + " is still held by " + describe_guard_holder(guard) +
+                                   " after SIGKILL");
+        }
     }
-    switch (result.status) {
-    case AcquireResult::Status::acquired:
-        break;
-    case AcquireResult::Status::interrupted:
-        logger().info("{} ended the wait for {}", signal_name(result.signal), settings.path);
-        return exit_code::k_signal_base + result.signal;
-    case AcquireResult::Status::busy:
-    case AcquireResult::Status::timed_out:
-        return report_busy(guard, settings, result, Clock::now() - start);
+    if (const auto status = report.outcome(result)) {
+        return *status;
     }
-    logger().info("took {} after {}", settings.path, format_seconds(Clock::now() - start));
+    logger().debug("took {}", settings.path);
 
-    RunRequest request;
-    request.argv = settings.command;
-    request.environment = {{"PLOCK_PIDFILE", absolute_path(settings.path)}};
     // The command shares the lock: if plock is killed, no second instance
     // can start while the command still runs.
-    request.inherited_fds.push_back(guard.fd());
-    request.original_mask = mask.previous();
-    request.stop = settings.stop;
+    RunRequest request = launch_request(settings.command, {{"PLOCK_PIDFILE", absolute_path(settings.path)}},
+                                        {guard.fd()}, mask.previous());
     // The whole tree stays under one subreaper, so that a --replace finds
     // every process of it, also daemons that left it.
-    request.supervised = true;
-    if (settings.no_fork) {
+    request.command.supervised = true;
+    if (request.replace_process) {
         // plock's PID is the command's once it execs.
         guard.write_pid(getpid());
-        request.replace_process = true;
         return run_command(request);  // returns only by throwing
     }
     request.on_started = [&guard](pid_t pid) { guard.write_pid(pid); };
@@ -242,16 +207,15 @@ void define_pidguard(CLI::App& command, Dispatch& dispatch) {
         ->required();
     add_wait_options(command, options->wait);
     add_conflict_exit_option(command, options->conflict_exit_code);
-    add_command_option(command, options->command_string);
+    add_command_options(command, options->command,
+                        {nullptr, "Write plock's own PID, then replace plock with the command",
+                         " (--replace: the running instance; --time-limit)"});
     command.add_flag("--replace", options->replace,
                      "If PIDFILE is held, stop its holder and every process it started (SIGTERM, "
                      "then SIGKILL after --grace) and take its place");
-    add_stop_options(command, options->stop, " (--replace: the running instance; --time-limit)");
     command.add_flag("--status", options->status,
                      "Run nothing: print the PID of the running instance (exit 0), or exit 1 "
                      "when PIDFILE is stale, 3 when there is none");
-    command.add_flag("--no-fork", options->no_fork,
-                     "Write plock's own PID, then replace plock with the command");
     add_output_options(command, options->output);
     command.footer(help_footer());
     command.allow_extras();

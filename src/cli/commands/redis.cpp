@@ -3,6 +3,7 @@
 // lease can end if it cannot be renewed.
 #include <memory>
 
+#include "cli/acquire.hpp"
 #include "cli/app.hpp"
 #include "cli/command_runner.hpp"
 #include "cli/log.hpp"
@@ -24,9 +25,7 @@ struct RedisOptions {
     std::optional<std::string> permits;
     WaitOptions wait;
     std::optional<std::string> conflict_exit_code;
-    std::optional<std::string> command_string;
-    bool close = false;
-    StopOptions stop;
+    CommandOptions command;
     OutputOptions output;
 };
 
@@ -40,33 +39,15 @@ struct Settings {
     StopPolicy stop;
 };
 
-unsigned parse_permits(const std::string& text) {
-    const auto invalid = [&] {
-        return UsageError("invalid value '" + text + "' for --permits: expected a number from 1 to " +
-                          std::to_string(k_max_permits));
-    };
-    if (text.empty() || text.size() > 6) {
-        throw invalid();
-    }
-    unsigned value = 0;
-    for (const char character : text) {
-        if (character < '0' || character > '9') {
-            throw invalid();
-        }
-        value = value * 10 + static_cast<unsigned>(character - '0');
-    }
-    if (value < 1 || value > k_max_permits) {
-        throw invalid();
-    }
-    return value;
-}
-
 Settings validate(const RedisOptions& options, const CommandWords& words) {
     Settings settings;
-    settings.command = resolve_command(options.command_string, words);
-    if (settings.command.empty()) {
-        throw UsageError("no command given: put it after '--' or use -c STRING");
-    }
+    // --grace also applies when a lease that cannot be renewed makes plock stop the command.
+    CommandRules rules;
+    rules.grace_has_other_use = true;
+    const CommandSettings command = parse_command_settings(options.command, words, rules);
+    settings.command = command.argv;
+    settings.close = command.close;
+    settings.stop = command.stop;
     settings.endpoint = redis_endpoint(options.server);
     settings.spec = redis_lock_spec(options.name, options.server);
     if (options.lease) {
@@ -79,15 +60,12 @@ Settings validate(const RedisOptions& options, const CommandWords& words) {
         settings.spec.lease = std::chrono::duration_cast<std::chrono::milliseconds>(lease);
     }
     if (options.permits) {
-        settings.spec.permits = parse_permits(*options.permits);
+        settings.spec.permits =
+            static_cast<unsigned>(parse_integer("--permits", *options.permits, 1, k_max_permits));
     }
     validate(settings.spec);
     settings.wait = parse_wait_policy(options.wait);
     settings.conflict_exit_code = parse_conflict_exit_code(options.conflict_exit_code);
-    settings.close = options.close;
-    settings.stop = parse_stop_policy(options.stop);
-    // --grace also applies when a lease that cannot be renewed makes plock stop the command.
-    validate_stop_policy(settings.stop, false, false, true);
     return settings;
 }
 
@@ -110,36 +88,12 @@ std::string describe_holders(const RedisLock& lock) {
 
 // Takes the lock as the settings say; an exit status when the run ends here.
 std::optional<int> take_lock(RedisLock& lock, const Settings& settings) {
-    const auto start = Clock::now();
-    if (lock.try_acquire().acquired()) {
-        return std::nullopt;
-    }
-    const auto level = conflict_level(settings.conflict_exit_code);
-    if (settings.wait.nonblocking) {
-        if (logger().should_log(level)) {
-            logger().log(level, "{} is busy: {}", describe(lock), describe_holders(lock));
-        }
-        return settings.conflict_exit_code;
-    }
-    logger().info("waiting for {} ({}): {}", describe(lock), settings.wait.describe(), describe_holders(lock));
-    const AcquireResult result = lock.acquire(settings.wait.deadline_from(start), wait_ending_signals());
-    const auto waited = Clock::now() - start;
-    switch (result.status) {
-    case AcquireResult::Status::acquired:
-        logger().info("acquired {} after {}", describe(lock), format_seconds(waited));
-        return std::nullopt;
-    case AcquireResult::Status::interrupted:
-        logger().info("{} ended the wait for {}", signal_name(result.signal), describe(lock));
-        return exit_code::k_signal_base + result.signal;
-    case AcquireResult::Status::timed_out:
-    case AcquireResult::Status::busy:
-        break;
-    }
-    if (logger().should_log(level)) {
-        logger().log(level, "timed out after {} waiting for {}: {}", format_seconds(waited), describe(lock),
-                     describe_holders(lock));
-    }
-    return settings.conflict_exit_code;
+    LockWording wording;
+    wording.target = describe(lock);
+    wording.busy = [&lock] { return describe(lock) + " is busy: " + describe_holders(lock); };
+    wording.holders = [&lock] { return describe_holders(lock); };
+    const WaitReport report(std::move(wording), settings.wait, settings.conflict_exit_code);
+    return report.outcome(lock.take(report.plan(), wait_ending_signals(), report.before_wait()));
 }
 
 CommandSpec command_for(const RedisLock& lock, const Settings& settings, const sigset_t& original_mask) {
@@ -326,11 +280,10 @@ void define_redis(CLI::App& command, Dispatch& dispatch) {
         ->option_text("N");
     add_wait_options(command, options->wait);
     add_conflict_exit_option(command, options->conflict_exit_code);
-    add_command_option(command, options->command_string);
-    command.add_flag("-o,--close", options->close,
-                     "Hold the lock while the command runs, not until every process it started "
-                     "has ended");
-    add_stop_options(command, options->stop, " (--time-limit, or a lease it cannot renew)");
+    add_command_options(command, options->command,
+                        {"Hold the lock while the command runs, not until every process it started "
+                         "has ended",
+                         nullptr, " (--time-limit, or a lease it cannot renew)"});
     add_output_options(command, options->output);
     command.allow_extras();
     command.footer(

@@ -1,12 +1,12 @@
 // `plock sem`: hold one of N slots of a counting semaphore while a command
 // runs, or (--status) show who holds the slots.
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 
+#include "cli/acquire.hpp"
 #include "cli/app.hpp"
 #include "cli/command_runner.hpp"
 #include "cli/log.hpp"
@@ -18,8 +18,6 @@
 namespace plock::cli {
 namespace {
 
-// Descriptors beyond the slots that a waiting plock may need.
-constexpr rlim_t k_spare_descriptors = 64;
 // How many holders a one-line message names before it counts the rest.
 constexpr std::size_t k_holders_named = 3;
 
@@ -28,11 +26,8 @@ struct SemaphoreOptions {
     SemaphoreLocationOptions location;
     WaitOptions wait;
     std::optional<std::string> conflict_exit_code;
-    std::optional<std::string> command_string;
-    bool close_descriptor = false;
-    bool no_fork = false;
+    CommandOptions command;
     bool status = false;
-    StopOptions stop;
     OutputOptions output;
 };
 
@@ -40,11 +35,8 @@ struct Settings {
     SemaphoreSpec spec;
     WaitPolicy wait;
     int conflict_exit_code = exit_code::k_conflict;
-    std::vector<std::string> command;
-    bool close_descriptor = false;
-    bool no_fork = false;
+    CommandSettings command;
     bool status = false;
-    StopPolicy stop;
 };
 
 Settings validate(const SemaphoreOptions& options, const CommandWords& words) {
@@ -55,27 +47,19 @@ Settings validate(const SemaphoreOptions& options, const CommandWords& words) {
     settings.spec = semaphore_spec(options.name, options.location);
     settings.wait = parse_wait_policy(options.wait);
     settings.conflict_exit_code = parse_conflict_exit_code(options.conflict_exit_code);
-    settings.command = resolve_command(options.command_string, words);
-    settings.close_descriptor = options.close_descriptor;
-    settings.no_fork = options.no_fork;
     if (settings.status) {
-        if (!settings.command.empty() || options.wait.nonblock || options.wait.timeout ||
-            options.conflict_exit_code || settings.close_descriptor || settings.no_fork ||
-            options.stop.time_limit || options.stop.grace) {
+        const CommandOptions& command = options.command;
+        if (command.command_string || words || options.wait.nonblock || options.wait.timeout ||
+            options.conflict_exit_code || command.close || command.no_fork || command.stop.time_limit ||
+            command.stop.grace) {
             throw UsageError("--status only reports: it takes no command and none of --nonblock, -w, "
                              "-E, -o, --no-fork, --time-limit or --grace");
         }
         return settings;
     }
-    if (settings.command.empty()) {
-        throw UsageError("no command given: put it after '--' or use -c STRING");
-    }
-    if (settings.no_fork && settings.close_descriptor) {
-        throw UsageError("--no-fork and -o/--close cannot be combined: with --no-fork the "
-                         "command itself holds the slot");
-    }
-    settings.stop = parse_stop_policy(options.stop);
-    validate_stop_policy(settings.stop, false, settings.no_fork);
+    CommandRules rules;
+    rules.held = "slot";
+    settings.command = parse_command_settings(options.command, words, rules);
     return settings;
 }
 
@@ -151,33 +135,6 @@ int report_size_conflict(const SemaphoreSpec& spec, std::size_t other_count) {
     return exit_code::k_config;
 }
 
-// Raises the soft limit on open descriptors while a waiter keeps every slot
-// file open, and restores it so that the command starts with the limit plock
-// was given.
-class ScopedDescriptorLimit {
-public:
-    explicit ScopedDescriptorLimit(rlim_t wanted) {
-        if (getrlimit(RLIMIT_NOFILE, &m_original) != 0 || m_original.rlim_cur == RLIM_INFINITY ||
-            m_original.rlim_cur >= wanted) {
-            return;
-        }
-        rlimit raised = m_original;
-        raised.rlim_cur = m_original.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, m_original.rlim_max);
-        m_raised = setrlimit(RLIMIT_NOFILE, &raised) == 0;
-    }
-    ~ScopedDescriptorLimit() {
-        if (m_raised) {
-            setrlimit(RLIMIT_NOFILE, &m_original);
-        }
-    }
-    ScopedDescriptorLimit(const ScopedDescriptorLimit&) = delete;
-    ScopedDescriptorLimit& operator=(const ScopedDescriptorLimit&) = delete;
-
-private:
-    rlimit m_original{};
-    bool m_raised = false;
-};
-
 int print_status(const SemaphoreSpec& spec) {
     const SemaphoreState state = inspect_semaphore(spec, getpid());
     std::size_t held = 0;
@@ -213,7 +170,6 @@ int print_status(const SemaphoreSpec& spec) {
 }
 
 int run_semaphore(const Settings& settings) {
-    using Status = SemaphoreAcquireResult::Status;
     const SemaphoreSpec& spec = settings.spec;
     if (settings.status) {
         return print_status(spec);
@@ -225,68 +181,30 @@ int run_semaphore(const Settings& settings) {
 
     Semaphore semaphore(spec);
     semaphore.reuse_inherited_slot(true);
-    const auto start = Clock::now();
-    SemaphoreAcquireResult result = semaphore.try_acquire();
-    if (result.status == Status::busy && settings.wait.nonblocking) {
-        const auto level = conflict_level(settings.conflict_exit_code);
-        if (logger().should_log(level)) {
-            logger().log(level, "no slot of {} is free: {}", describe(spec), describe_slot_holders(spec));
-        }
-        return settings.conflict_exit_code;
-    }
-    if (result.status == Status::busy) {
-        if (logger().should_log(LogLevel::info)) {
-            logger().info("waiting for a slot of {} ({}), held: {}", describe(spec), settings.wait.describe(),
-                          describe_slot_holders(spec));
-        }
-        const ScopedDescriptorLimit limit(spec.slot_count + k_spare_descriptors);
-        result = semaphore.acquire(settings.wait.deadline_from(start), wait_ending_signals());
-    }
-
-    switch (result.status) {
-    case Status::acquired:
-        break;
-    case Status::size_conflict:
+    LockWording wording;
+    wording.target = "a slot of " + describe(spec);
+    wording.busy = [&spec] { return "no slot of " + describe(spec) + " is free: " + describe_slot_holders(spec); };
+    wording.holders = [&spec] { return "held: " + describe_slot_holders(spec); };
+    const WaitReport report(std::move(wording), settings.wait, settings.conflict_exit_code);
+    const SemaphoreAcquireResult result = semaphore.take(report.plan(), wait_ending_signals(), report.before_wait());
+    if (result.status == SemaphoreAcquireResult::Status::size_conflict) {
         return report_size_conflict(spec, result.other_slot_count);
-    case Status::interrupted:
-        logger().info("{} ended the wait for a slot of {}", signal_name(result.signal), describe(spec));
-        return exit_code::k_signal_base + result.signal;
-    case Status::busy:
-    case Status::timed_out: {
-        const auto level = conflict_level(settings.conflict_exit_code);
-        if (logger().should_log(level)) {
-            logger().log(level, "timed out after {} waiting for a slot of {}, held: {}",
-                         format_seconds(Clock::now() - start), describe(spec), describe_slot_holders(spec));
-        }
-        return settings.conflict_exit_code;
     }
+    if (const auto status = report.outcome(result.common())) {
+        return *status;
     }
-
-    const std::string slot_path = spec.slot_path(semaphore.slot());
     if (semaphore.inherited()) {
         logger().debug("slot {} of {} is held already through an inherited descriptor; running the "
                        "command under it without taking another",
                        semaphore.slot(), describe(spec));
     } else {
-        logger().info("took slot {} of {} after {}", semaphore.slot(), describe(spec),
-                      format_seconds(Clock::now() - start));
+        logger().debug("holding slot {} of {}", semaphore.slot(), describe(spec));
     }
-
-    RunRequest request;
-    request.argv = settings.command;
-    request.environment = {{"PLOCK_FILE", absolute_path(slot_path)},
-                           {"PLOCK_SLOT", std::to_string(semaphore.slot())},
-                           {"PLOCK_SEM", spec.name}};
-    if (!settings.close_descriptor) {
-        request.inherited_fds = semaphore.descriptors_to_pass();
-    }
-    if (settings.close_descriptor) {
-        request.stop_tree_if_plock_dies = true;
-        request.held_fds = semaphore.descriptors_to_pass();
-    }
-    request.stop = settings.stop;
-    request.replace_process = settings.no_fork;
-    request.original_mask = mask.previous();
+    const RunRequest request = launch_request(settings.command,
+                                              {{"PLOCK_FILE", absolute_path(spec.slot_path(semaphore.slot()))},
+                                               {"PLOCK_SLOT", std::to_string(semaphore.slot())},
+                                               {"PLOCK_SEM", spec.name}},
+                                              semaphore.descriptors_to_pass(), mask.previous());
     return run_command(request);
 }
 
@@ -297,17 +215,15 @@ void define_sem(CLI::App& command, Dispatch& dispatch) {
     add_semaphore_location_options(command, options->location);
     add_wait_options(command, options->wait, NonblockSpelling::long_only);
     add_conflict_exit_option(command, options->conflict_exit_code);
-    command.add_flag("-o,--close", options->close_descriptor,
-                     "Do not pass the slot to the command, so that processes it leaves behind "
-                     "do not hold it; if plock dies, the command and every process it started are "
-                     "killed before the slot is let go");
-    add_command_option(command, options->command_string);
-    command.add_flag("--no-fork", options->no_fork,
-                     "Replace plock with the command, which inherits the slot (no parent process "
-                     "stays behind)");
+    add_command_options(command, options->command,
+                        {"Do not pass the slot to the command, so that processes it leaves behind "
+                         "do not hold it; if plock dies, the command and every process it started are "
+                         "killed before the slot is let go",
+                         "Replace plock with the command, which inherits the slot (no parent process "
+                         "stays behind)",
+                         " (--time-limit)"});
     command.add_flag("--status", options->status,
                      "Show each slot, free or held by which process, and exit 0 if all are free, 1 if any is held");
-    add_stop_options(command, options->stop, " (--time-limit)");
     add_output_options(command, options->output);
     command.allow_extras();
     command.footer(

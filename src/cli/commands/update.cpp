@@ -18,7 +18,8 @@
 
 #include "cli/app.hpp"
 #include "cli/command_runner.hpp"
-#include "cli/commands/file_lock_command.hpp"
+#include "cli/exit_code.hpp"
+#include "cli/file_lock_report.hpp"
 #include "cli/log.hpp"
 #include "plock/sys/atomic_file.hpp"
 #include "plock/sys/error.hpp"
@@ -31,7 +32,7 @@ struct UpdateOptions {
     std::string path;
     WaitOptions wait;
     std::optional<std::string> conflict_exit_code;
-    std::optional<std::string> command_string;
+    CommandOptions filter;
     OutputOptions output;
 };
 
@@ -71,8 +72,8 @@ UniqueFd open_content(const std::string& target, FileIdentity locked) {
 }
 
 struct Settings {
-    LockRequest request;
-    std::vector<std::string> filter;
+    FileLockSettings lock;
+    CommandSettings filter;
 };
 
 Settings validate(const UpdateOptions& options, const CommandWords& words) {
@@ -80,29 +81,27 @@ Settings validate(const UpdateOptions& options, const CommandWords& words) {
         throw UsageError("the file name is empty");
     }
     Settings settings;
-    LockRequest& request = settings.request;
+    FileLockRequest& request = settings.lock.request;
     request.path = options.path;
     request.mode = LockMode::exclusive;
     request.method = LockMethod::flock;
-    request.wait = parse_wait_policy(options.wait);
-    request.conflict_exit_code = parse_conflict_exit_code(options.conflict_exit_code);
     request.open_policy.allow_directory = false;
-    settings.filter = resolve_command(options.command_string, words);
-    if (settings.filter.empty()) {
-        throw UsageError("no filter given: put it after '--' or use -c STRING");
-    }
+    settings.lock.wait = parse_wait_policy(options.wait);
+    settings.lock.conflict_exit_code = parse_conflict_exit_code(options.conflict_exit_code);
+    CommandRules rules;
+    rules.missing = "no filter given: put it after '--' or use -c STRING";
+    settings.filter = parse_command_settings(options.filter, words, rules);
     return settings;
 }
 
 int run_update(const Settings& settings) {
-    const LockRequest& request = settings.request;
-    const std::string& path = request.path;
+    const std::string& path = settings.lock.request.path;
     const ScopedSignalMask mask(handled_signals());
-    auto taken = take_file_lock(request);
+    auto taken = take_reported_file_lock(settings.lock);
     if (const int* status = std::get_if<int>(&taken)) {
         return *status;
     }
-    const TakenLock& held = std::get<TakenLock>(taken);
+    const TakenFileLock& held = std::get<TakenFileLock>(taken);
 
     struct stat old {};
     if (fstat(held.lock.fd(), &old) != 0) {
@@ -112,15 +111,14 @@ int run_update(const Settings& settings) {
     const UniqueFd content = open_content(target, held.lock.identity());
     FileReplacement replacement = FileReplacement::create(target);
 
-    RunRequest run;
-    run.argv = settings.filter;
-    run.environment = {{"PLOCK_FILE", absolute_path(path)}, {"PLOCK_MODE", "exclusive"}};
+    std::vector<int> lock_fds;
     if (!held.inherited) {
-        run.inherited_fds.push_back(held.lock.fd());
+        lock_fds.push_back(held.lock.fd());
     }
-    run.standard_input = content.get();
-    run.standard_output = replacement.fd();
-    run.original_mask = mask.previous();
+    RunRequest run = launch_request(settings.filter, {{"PLOCK_FILE", absolute_path(path)}, {"PLOCK_MODE", "exclusive"}},
+                                    lock_fds, mask.previous());
+    run.command.standard_input = content.get();
+    run.command.standard_output = replacement.fd();
     const int status = run_command(run);
     if (status != 0) {
         logger().info("the filter exited with {}; {} is unchanged", status, path);
@@ -142,7 +140,7 @@ void define_update(CLI::App& command, Dispatch& dispatch) {
         ->required();
     add_wait_options(command, options->wait);
     add_conflict_exit_option(command, options->conflict_exit_code);
-    add_command_option(command, options->command_string);
+    add_command_options(command, options->filter, {});
     add_output_options(command, options->output);
     command.allow_extras();
     command.footer(

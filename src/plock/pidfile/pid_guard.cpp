@@ -397,6 +397,12 @@ PidGuard::~PidGuard() {
     }
 }
 
+AcquireResult PidGuard::take(const WaitPlan& plan, const SignalSet& stop_signals, const BeforeWait& before_wait) {
+    return take_as_planned<AcquireResult>(
+        plan, before_wait, [&] { return acquire(Clock::now(), stop_signals); },
+        [&](Deadline deadline) { return acquire(deadline, stop_signals); });
+}
+
 AcquireResult PidGuard::acquire(Deadline deadline, const SignalSet& stop_signals) {
     if (held()) {
         return {AcquireResult::Status::acquired, 0};

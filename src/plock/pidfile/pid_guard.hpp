@@ -118,6 +118,9 @@ public:
     // (plock will not overwrite anything else: SystemError), and it is
     // emptied. Readers see an empty, held file until write_pid().
     AcquireResult acquire(Deadline deadline, const SignalSet& stop_signals);
+    // The way plock pidguard takes the guard: one attempt, and when the file
+    // is held and the plan allows a wait, `before_wait`, then acquire().
+    AcquireResult take(const WaitPlan& plan, const SignalSet& stop_signals, const BeforeWait& before_wait = {});
 
     // Takes the guard from whoever holds it, and stops the holder's whole
     // tree: SIGTERM to the top-most processes holding the lock (those whose

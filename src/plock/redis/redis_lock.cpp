@@ -324,6 +324,12 @@ RedisClient RedisLock::subscribe() {
     return subscriber;
 }
 
+AcquireResult RedisLock::take(const WaitPlan& plan, const SignalSet& stop_signals, const BeforeWait& before_wait) {
+    return take_as_planned<AcquireResult>(
+        plan, before_wait, [&] { return try_acquire(); },
+        [&](Deadline deadline) { return acquire(deadline, stop_signals); });
+}
+
 AcquireResult RedisLock::acquire(Deadline deadline, const SignalSet& stop_signals) {
     if (try_acquire().acquired()) {
         return {AcquireResult::Status::acquired, 0};

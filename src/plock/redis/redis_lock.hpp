@@ -92,6 +92,9 @@ public:
     // Waits for a release notification, the deadline, or one of
     // `stop_signals` (which must be blocked), retrying as described above.
     AcquireResult acquire(Deadline deadline, const SignalSet& stop_signals);
+    // The way plock redis takes the lock: try_acquire(), and when it is busy
+    // and the plan allows a wait, `before_wait`, then acquire().
+    AcquireResult take(const WaitPlan& plan, const SignalSet& stop_signals, const BeforeWait& before_wait = {});
 
     // Extends the lease if it is still ours; never throws for Redis failures.
     RenewResult renew(Clock::time_point deadline);

@@ -24,12 +24,44 @@
 #include <map>
 #include <set>
 
+#include <sys/resource.h>
+
 #include "plock/sys/error.hpp"
 #include "plock/file/inherited_lock.hpp"
 #include "plock/proc/proc_locks.hpp"
 
 namespace plock {
 namespace {
+
+// Descriptors beyond the slots that a waiting process may need.
+constexpr rlim_t k_spare_descriptors = 64;
+
+// Raises the soft limit on open descriptors while a waiter keeps every slot
+// file open, and restores it, so that a command started afterwards gets the
+// limit its parent was given.
+class ScopedDescriptorLimit {
+public:
+    explicit ScopedDescriptorLimit(rlim_t wanted) {
+        if (getrlimit(RLIMIT_NOFILE, &m_original) != 0 || m_original.rlim_cur == RLIM_INFINITY ||
+            m_original.rlim_cur >= wanted) {
+            return;
+        }
+        rlimit raised = m_original;
+        raised.rlim_cur = m_original.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, m_original.rlim_max);
+        m_raised = setrlimit(RLIMIT_NOFILE, &raised) == 0;
+    }
+    ~ScopedDescriptorLimit() {
+        if (m_raised) {
+            setrlimit(RLIMIT_NOFILE, &m_original);
+        }
+    }
+    ScopedDescriptorLimit(const ScopedDescriptorLimit&) = delete;
+    ScopedDescriptorLimit& operator=(const ScopedDescriptorLimit&) = delete;
+
+private:
+    rlimit m_original{};
+    bool m_raised = false;
+};
 
 std::string join_path(const std::string& directory, const std::string& name) {
     std::string path = directory;
@@ -277,7 +309,7 @@ bool Semaphore::try_open_slots(bool keep_busy_slots_open) {
             candidate.emplace(std::move(path), LockMethod::flock, std::move(file));
         }
         if (candidate->try_acquire(LockMode::exclusive).acquired()) {
-            take(index);
+            keep_slot(index);
             return true;
         }
         if (!keep_busy_slots_open) {
@@ -287,7 +319,7 @@ bool Semaphore::try_open_slots(bool keep_busy_slots_open) {
     return false;
 }
 
-void Semaphore::take(std::size_t index) {
+void Semaphore::keep_slot(std::size_t index) {
     m_slot_lock = std::move(m_candidates[index]);
     m_slot = index;
     m_candidates.clear();
@@ -302,6 +334,31 @@ SemaphoreAcquireResult Semaphore::try_acquire() {
         return *early;
     }
     return {try_open_slots(false) ? Status::acquired : Status::busy, 0, 0};
+}
+
+AcquireResult SemaphoreAcquireResult::common() const noexcept {
+    switch (status) {
+    case Status::acquired:
+        return {AcquireResult::Status::acquired, 0};
+    case Status::timed_out:
+        return {AcquireResult::Status::timed_out, 0};
+    case Status::interrupted:
+        return {AcquireResult::Status::interrupted, signal};
+    case Status::busy:
+    case Status::size_conflict:
+        break;
+    }
+    return {AcquireResult::Status::busy, 0};
+}
+
+SemaphoreAcquireResult Semaphore::take(const WaitPlan& plan, const SignalSet& stop_signals,
+                                       const BeforeWait& before_wait) {
+    return take_as_planned<SemaphoreAcquireResult>(
+        plan, before_wait, [&] { return try_acquire(); },
+        [&](Deadline deadline) {
+            const ScopedDescriptorLimit limit(m_spec.slot_count + k_spare_descriptors);
+            return acquire(deadline, stop_signals);
+        });
 }
 
 SemaphoreAcquireResult Semaphore::acquire(Deadline deadline, const SignalSet& stop_signals) {
@@ -356,7 +413,7 @@ SemaphoreAcquireResult Semaphore::acquire(Deadline deadline, const SignalSet& st
         }
     }
     if (kept) {
-        take(*kept);
+        keep_slot(*kept);
         return {Status::acquired, 0, 0};
     }
     m_candidates.clear();

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "plock/file/file_lock.hpp"
+#include "plock/sys/acquire_result.hpp"
 #include "plock/proc/lock_holders.hpp"
 #include "plock/sys/safe_open.hpp"
 #include "plock/sys/signals.hpp"
@@ -70,6 +71,9 @@ struct SemaphoreAcquireResult {
     // is not plock's and the count cannot be told).
     std::size_t other_slot_count = 0;
     bool acquired() const noexcept { return status == Status::acquired; }
+    // As every kind's outcome; a size_conflict, which only a semaphore has,
+    // must be handled first (it reads as busy).
+    AcquireResult common() const noexcept;
 };
 
 // One user of a semaphore: it records its slot count, takes one slot, and
@@ -115,6 +119,12 @@ public:
     // preconditions of wait_for_first apply). Throws SystemError on failures
     // of the system, such as too many open files for the slots.
     SemaphoreAcquireResult acquire(Deadline deadline, const SignalSet& stop_signals);
+    // The way plock sem takes a slot: try_acquire(), and when every slot is
+    // held and the plan allows a wait, `before_wait`, then acquire() with the
+    // soft limit on open descriptors raised for the slot files (restored
+    // before it returns).
+    SemaphoreAcquireResult take(const WaitPlan& plan, const SignalSet& stop_signals,
+                                const BeforeWait& before_wait = {});
 
     // Both attempts first record the slot count and look for a different one
     // (size_conflict).
@@ -148,7 +158,7 @@ private:
     std::optional<std::size_t> find_inherited_slot() const;
     // One non-blocking pass over the slots, opening them as needed.
     bool try_open_slots(bool keep_busy_slots_open);
-    void take(std::size_t index);
+    void keep_slot(std::size_t index);
 
     SemaphoreSpec m_spec;
     std::optional<OpenedFile> m_size_record;
