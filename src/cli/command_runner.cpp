@@ -67,9 +67,10 @@ int run_command(const RunRequest& request) {
     }
     auto status = child.wait(forwarded_signals(), limit);
     if (!status) {
-        stop_for_time_limit(child, request.stop);
+        report_time_limit_reached(request.stop);
+        child.stop(request.stop.grace);
         child.wait(forwarded_signals(), std::nullopt);
-        report_time_limit_kill(child, request.stop);
+        report_time_limit_kill(child.killed_after_grace(), request.stop);
         return exit_code::k_time_limit;
     }
     if (status->signaled()) {
@@ -78,15 +79,14 @@ int run_command(const RunRequest& request) {
     return status->shell_status();
 }
 
-void stop_for_time_limit(ChildProcess& child, const StopPolicy& stop) {
+void report_time_limit_reached(const StopPolicy& stop) {
     logger().info("the command ran longer than its time limit of {}: stopping it and every process it "
                   "started (SIGTERM)",
                   format_seconds(*stop.time_limit));
-    child.stop(stop.grace);
 }
 
-void report_time_limit_kill(const ChildProcess& child, const StopPolicy& stop) {
-    if (child.killed_after_grace()) {
+void report_time_limit_kill(bool killed_after_grace, const StopPolicy& stop) {
+    if (killed_after_grace) {
         logger().info("processes of the command still ran {} after SIGTERM: killed them (SIGKILL)",
                       format_seconds(stop.grace));
     }

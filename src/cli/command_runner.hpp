@@ -14,7 +14,6 @@
 #include "cli/options.hpp"
 #include "plock/child/child.hpp"
 
-
 namespace plock::cli {
 
 struct RunRequest {
@@ -44,9 +43,9 @@ std::string absolute_path(const std::string& path);
 // whole tree. With replace_process it returns only by throwing.
 int run_command(const RunRequest& request);
 
-// Says why, and asks the supervisor to stop the command's whole tree.
-void stop_for_time_limit(ChildProcess& child, const StopPolicy& stop);
+// Says why the command's whole tree is being stopped (--time-limit).
+void report_time_limit_reached(const StopPolicy& stop);
 // Once the tree is gone: says whether SIGKILL was needed (-v).
-void report_time_limit_kill(const ChildProcess& child, const StopPolicy& stop);
+void report_time_limit_kill(bool killed_after_grace, const StopPolicy& stop);
 
 }  // namespace plock::cli

@@ -6,13 +6,14 @@
 #include "cli/acquire.hpp"
 #include "cli/app.hpp"
 #include "cli/command_runner.hpp"
+#include "cli/exit_code.hpp"
+#include "cli/lease_report.hpp"
 #include "cli/log.hpp"
 #include "cli/redis_options.hpp"
 #include "plock/child/child.hpp"
-#include "plock/sys/error.hpp"
-#include "cli/exit_code.hpp"
-#include "plock/lease/lease_schedule.hpp"
+#include "plock/lease/lease_keeper.hpp"
 #include "plock/redis/redis_lock.hpp"
+#include "plock/sys/error.hpp"
 #include "plock/sys/signals.hpp"
 
 namespace plock::cli {
@@ -34,9 +35,7 @@ struct Settings {
     RedisLockSpec spec;
     WaitPolicy wait;
     int conflict_exit_code = exit_code::k_conflict;
-    std::vector<std::string> command;
-    bool close = false;  // -o: the lock lasts as long as the command, not its whole tree
-    StopPolicy stop;
+    CommandSettings command;  // -o: the lock lasts as long as the command, not its whole tree
 };
 
 Settings validate(const RedisOptions& options, const CommandWords& words) {
@@ -44,10 +43,7 @@ Settings validate(const RedisOptions& options, const CommandWords& words) {
     // --grace also applies when a lease that cannot be renewed makes plock stop the command.
     CommandRules rules;
     rules.grace_has_other_use = true;
-    const CommandSettings command = parse_command_settings(options.command, words, rules);
-    settings.command = command.argv;
-    settings.close = command.close;
-    settings.stop = command.stop;
+    settings.command = parse_command_settings(options.command, words, rules);
     settings.endpoint = redis_endpoint(options.server);
     settings.spec = redis_lock_spec(options.name, options.server);
     if (options.lease) {
@@ -97,159 +93,45 @@ std::optional<int> take_lock(RedisLock& lock, const Settings& settings) {
 }
 
 CommandSpec command_for(const RedisLock& lock, const Settings& settings, const sigset_t& original_mask) {
-    CommandSpec spec;
-    spec.argv = settings.command;
-    spec.environment = {{"PLOCK_REDIS_KEY", lock.spec().key()},
-                        {"PLOCK_LOCK_TOKEN", lock.lease().token},
-                        {"PLOCK_FENCING_TOKEN", std::to_string(lock.lease().fencing_token)}};
+    Environment environment = {{"PLOCK_REDIS_KEY", lock.spec().key()},
+                               {"PLOCK_LOCK_TOKEN", lock.lease().token},
+                               {"PLOCK_FENCING_TOKEN", std::to_string(lock.lease().fencing_token)}};
     if (lock.lease().slot) {
-        spec.environment.emplace_back("PLOCK_SLOT", std::to_string(*lock.lease().slot));
+        environment.emplace_back("PLOCK_SLOT", std::to_string(*lock.lease().slot));
     }
+    CommandSpec spec = launch_request(settings.command, std::move(environment), {}, original_mask).command;
     // No one renews the lease once plock is gone: no process of the command
     // may outlive plock and run on after the lease has ended. The lock is
     // held until the whole tree has ended (as a file lock that the tree
     // inherited would be), or with -o until the command itself ends.
     spec.stop_tree_if_plock_dies = true;
-    spec.run_until_tree_ends = !settings.close;
-    spec.signal_mask = original_mask;
+    spec.run_until_tree_ends = !settings.command.close;
     return spec;
 }
 
+// "fencing token 7, permit 2"
+std::string describe_lease(const RedisLock& lock) {
+    std::string text = "fencing token " + std::to_string(lock.lease().fencing_token);
+    if (lock.lease().slot) {
+        text += ", permit " + std::to_string(*lock.lease().slot);
+    }
+    return text;
+}
+
 // Runs the command while renewing the lease; stops it when the lease cannot
-// be kept. The command's status, or k_lock_lost.
+// be kept. The command's status, k_lock_lost or k_time_limit.
 int hold_while_running(RedisLock& lock, const Settings& settings, const sigset_t& original_mask) {
-    LeaseSchedule schedule(settings.spec.lease, lock.lease().sent_at);
-    // Short enough to leave time for another attempt before terminate_at.
-    const auto io_deadline = [&] {
-        const auto attempt = std::min<Clock::duration>(k_default_redis_io_timeout, settings.spec.lease / 4);
-        return std::min(Clock::now() + attempt, schedule.terminate_at());
-    };
-    if (Clock::now() >= schedule.renew_at()) {
-        // The grant took a third of the lease to arrive: confirm it first.
-        const RenewResult renewal = lock.renew(io_deadline());
-        if (renewal.status != RenewResult::Status::renewed) {
-            lock.abandon();
-            logger().error("took {} but could not keep it: {}", describe(lock), renewal.error);
-            return exit_code::k_lock_lost;
-        }
-        schedule.renewed(renewal.sent_at);
-    }
-
-    logger().debug("holding {} (fencing token {}{}), lease {}", describe(lock), lock.lease().fencing_token,
-                   lock.lease().slot ? ", permit " + std::to_string(*lock.lease().slot) : "",
-                   format_seconds(settings.spec.lease));
-    ChildProcess child = ChildProcess::spawn(command_for(lock, settings, original_mask));
-    Deadline limit;
-    if (settings.stop.time_limit) {
-        limit = Clock::now() + std::chrono::duration_cast<Clock::duration>(*settings.stop.time_limit);
-    }
-    bool terminated = false;  // stopping the tree: the lease cannot be kept
-    bool killed = false;
-    bool over_time = false;   // stopping the tree: it ran past --time-limit
-    std::chrono::nanoseconds grace{};  // of the stop for a lease that cannot be kept
-    std::string trouble;      // why the last renewal failed
-    std::optional<ExitStatus> status;
-    for (;;) {
-        Deadline next;
-        if (!killed) {
-            next = schedule.kill_at();
-            if (!terminated) {
-                next = std::min({*next, schedule.terminate_at(), schedule.renew_at()});
-                if (limit && !over_time) {
-                    next = std::min(*next, *limit);
-                }
-            }
-        }
-        status = child.wait(forwarded_signals(), next);
-        if (status) {
-            break;
-        }
-        const auto now = Clock::now();
-        if (!killed && now >= schedule.kill_at()) {
-            logger().error("the lease on {} ends now and processes of the command still run: killing them "
-                           "(SIGKILL)",
-                           describe(lock));
-            child.kill_now();
-            killed = true;
-            terminated = true;  // also when plock itself was held up past terminate_at
-        } else if (!terminated && now >= schedule.terminate_at()) {
-            // SIGKILL by the time the lease ends at the latest.
-            grace = std::min<std::chrono::nanoseconds>(settings.stop.grace, schedule.kill_at() - now);
-            if (schedule.is_lost()) {
-                logger().error("lost {}: {}; stopping the command and every process it started (SIGTERM)",
-                               describe(lock), trouble);
-            } else {
-                logger().error("cannot renew the lease on {} ({}); stopping the command and every process it "
-                               "started (SIGTERM) before the lease ends",
-                               describe(lock), trouble);
-            }
-            child.stop(grace);
-            terminated = true;
-        } else if (limit && !over_time && !terminated && now >= *limit) {
-            // The lease is still renewed while the tree stops.
-            stop_for_time_limit(child, settings.stop);
-            over_time = true;
-        } else if (!terminated && now >= schedule.renew_at()) {
-            const RenewResult renewal = lock.renew(io_deadline());
-            switch (renewal.status) {
-            case RenewResult::Status::renewed:
-                if (!trouble.empty()) {
-                    logger().warn("renewed the lease on {} again", describe(lock));
-                    trouble.clear();
-                }
-                schedule.renewed(renewal.sent_at);
-                break;
-            case RenewResult::Status::lost:
-                trouble = renewal.error;
-                schedule.lost(Clock::now());
-                break;
-            case RenewResult::Status::unreachable:
-                if (trouble.empty() && schedule.terminate_at() > Clock::now()) {
-                    logger().warn("cannot renew the lease on {} ({}); retrying, the command will be stopped "
-                                  "in {} if no renewal succeeds",
-                                  describe(lock), renewal.error,
-                                  format_seconds(std::max(schedule.terminate_at() - Clock::now(),
-                                                          Clock::duration::zero())));
-                }
-                trouble = renewal.error;
-                schedule.renewal_failed(Clock::now());
-                break;
-            }
-        }
-    }
-    if (terminated) {
-        if (child.killed_after_grace() && !killed) {
-            logger().error("processes of the command still ran {} after SIGTERM{}: killed them (SIGKILL)",
-                           format_seconds(grace),
-                           grace < settings.stop.grace ? ", as the lease on " + describe(lock) + " was about to end"
-                                                       : std::string());
-        }
-        lock.abandon();
-        return exit_code::k_lock_lost;
-    }
-
-    const auto now = Clock::now();
-    const auto release_deadline = std::min(now + k_default_redis_io_timeout, schedule.expires_at());
-    try {
-        if (release_deadline > now && !lock.release(release_deadline)) {
-            logger().error("the command ended, but {} was no longer ours: another holder may have "
-                           "overlapped with its run",
-                           describe(lock));
-            return exit_code::k_lock_lost;
-        }
-    } catch (const SystemError& error) {
-        logger().warn("cannot release {} ({}); it expires within {}", describe(lock), error.what(),
-                      format_seconds(std::max(schedule.expires_at() - Clock::now(), Clock::duration::zero())));
-    }
-    lock.abandon();
-    if (over_time) {
-        report_time_limit_kill(child, settings.stop);
-        return exit_code::k_time_limit;
-    }
-    if (status->signaled()) {
-        logger().debug("the command was killed by {}", signal_name(status->signal()));
-    }
-    return status->shell_status();
+    LeaseKeeperSettings keeping;
+    keeping.lease = settings.spec.lease;
+    keeping.granted_at = lock.lease().sent_at;
+    keeping.io_timeout = k_default_redis_io_timeout;
+    keeping.time_limit = settings.command.stop.time_limit;
+    keeping.grace = settings.command.stop.grace;
+    LeaseReport report(describe(lock), describe_lease(lock), settings.spec.lease, settings.command.stop);
+    SteadyClockSource clock;
+    LeaseKeeper keeper(lock, keeping, clock, report);
+    KeptChild command(command_for(lock, settings, original_mask));
+    return report.report_ending(keeper.run(command));
 }
 
 int run_redis_command(const Settings& settings) {

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "plock/lease/lease.hpp"
 #include "plock/sys/acquire_result.hpp"
 #include "plock/redis/redis_client.hpp"
 #include "plock/redis/redis_url.hpp"
@@ -62,21 +63,10 @@ struct RedisLease {
     Clock::time_point sent_at;     // the moment before the granting command was sent
 };
 
-struct RenewResult {
-    enum class Status {
-        renewed,
-        lost,         // the server answered: the lock is not ours any more
-        unreachable,  // no answer; `error` says why
-    };
-    Status status = Status::unreachable;
-    Clock::time_point sent_at;  // renewed: the new lease runs from here
-    std::string error;
-};
-
 // A random 128-bit token from getrandom(2), as 32 lower-case hex digits.
 std::string random_token();
 
-class RedisLock {
+class RedisLock final : public Lease {
 public:
     // Connects (throws SystemError: reach, authenticate; UsageError).
     RedisLock(RedisEndpoint endpoint, RedisLockSpec spec,
@@ -85,7 +75,7 @@ public:
     RedisLock& operator=(const RedisLock&) = delete;
     // Releases a lease still held, without waiting longer than the I/O
     // timeout and without throwing.
-    ~RedisLock();
+    ~RedisLock() override;
 
     // One attempt: `busy` when the lock (every permit) is held by others.
     AcquireResult try_acquire();
@@ -97,12 +87,12 @@ public:
     AcquireResult take(const WaitPlan& plan, const SignalSet& stop_signals, const BeforeWait& before_wait = {});
 
     // Extends the lease if it is still ours; never throws for Redis failures.
-    RenewResult renew(Clock::time_point deadline);
+    RenewResult renew(Clock::time_point deadline) override;
     // Gives the lease back; false when it was not ours any more. Throws
     // SystemError when the server cannot be reached before `deadline`.
-    bool release(Clock::time_point deadline);
+    bool release(Clock::time_point deadline) override;
     // Forgets the lease without telling the server (it is lost or expiring).
-    void abandon() noexcept { m_held = false; }
+    void abandon() noexcept override { m_held = false; }
 
     bool held() const noexcept { return m_held; }
     const RedisLease& lease() const noexcept { return m_lease; }
