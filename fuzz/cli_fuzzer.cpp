@@ -86,18 +86,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // Errors are logged on stderr; -v or -q of an earlier input changed the level.
     cli::logger().set_threshold(cli::LogLevel::off);
     CLI::App app{"", "plock"};
-    cli::Dispatch dispatch;
     try {
         const cli::Invocation invocation = cli::split_invocation(argc, argv.data());
         check_invocation(invocation, words);
-        cli::build_app(app, dispatch, invocation);
+        const cli::ChosenSubcommand chosen = cli::build_app(app, invocation);
         if (const auto status = cli::parse_command_line(app, invocation, argv.data())) {
             check(*status == exit_code::k_success || *status == exit_code::k_usage);
             return 0;
         }
-        check(static_cast<bool>(dispatch.prepare));
-        const cli::Run run = dispatch.prepare(invocation.command);
-        check(static_cast<bool>(run));
+        check(chosen.subcommand != nullptr && chosen.command != nullptr);
+        cli::prepare_chosen(chosen, invocation);
     } catch (const UsageError& error) {
         check(std::strlen(error.what()) > 0);
         for (const char character : cli::printable(error.what())) {

@@ -11,15 +11,14 @@
 int main(int argc, char** argv) {
     using namespace plock;
     CLI::App app{"", "plock"};
-    cli::Dispatch dispatch;
     try {
         const cli::Invocation invocation = cli::split_invocation(argc, argv);
-        cli::build_app(app, dispatch, invocation);
+        const cli::ChosenSubcommand chosen = cli::build_app(app, invocation);
         if (const auto status = cli::parse_command_line(app, invocation, argv)) {
             return *status;
         }
-        const cli::Run run = dispatch.prepare(invocation.command);
-        return run();
+        cli::prepare_chosen(chosen, invocation);
+        return chosen.subcommand->run();
     } catch (const UsageError& error) {
         cli::logger().error("{}", error.what());
         return exit_code::k_usage;

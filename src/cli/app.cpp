@@ -33,12 +33,23 @@ std::string exit_status_footer() {
     return text;
 }
 
-// In the order `plock --help` lists them.
-const SubcommandDefinition* const k_subcommands[] = {&k_exec_command,     &k_try_command,   &k_sem_command,
-                                                     &k_pidguard_command, &k_redis_command, &k_status_command,
-                                                     &k_update_command};
-
 }  // namespace
+
+const SubcommandEntry k_subcommands[] = {
+    {"exec", "Run a command while holding a lock on LOCKFILE, waiting for it if needed", make_exec_command},
+    {"try", "Run a command if LOCKFILE's lock is free, never waiting; or only test the lock", make_try_command},
+    {"sem", "Run a command while holding one of N slots of a counting semaphore NAME", make_sem_command},
+    {"pidguard", "Run a command as the single instance that PIDFILE guards, or report on it",
+     make_pidguard_command},
+    {"redis", "Run a command while holding a lock or semaphore kept in Redis, shared across machines",
+     make_redis_command},
+    {"status",
+     "Show who holds and who waits for a lock file, semaphore, PID file or Redis lock (exit 0: free, 1: held)",
+     make_status_command},
+    {"update", "Replace FILE atomically with FILTER's output on its content, under FILE's lock",
+     make_update_command},
+};
+const std::size_t k_subcommand_count = std::size(k_subcommands);
 
 Invocation split_invocation(int argc, char** argv) {
     Invocation invocation;
@@ -59,25 +70,29 @@ Invocation split_invocation(int argc, char** argv) {
     return invocation;
 }
 
-void build_app(CLI::App& app, Dispatch& dispatch, const Invocation& invocation) {
+ChosenSubcommand build_app(CLI::App& app, const Invocation& invocation) {
     app.description(
         "plock runs a command while holding a lock: a file lock, a counting semaphore,\n"
         "a PID-file guard or a Redis lock, and exits with the command's status.");
     app.require_subcommand(1);
     app.set_version_flag("--version", std::string("plock ") + PLOCK_VERSION);
     app.footer(exit_status_footer());
-    bool known = invocation.subcommand.empty();
-    for (const SubcommandDefinition* definition : k_subcommands) {
-        CLI::App* command = app.add_subcommand(definition->name, definition->summary);
-        if (invocation.subcommand == definition->name) {
-            definition->define(*command, dispatch);
-            known = true;
+    ChosenSubcommand chosen;
+    for (const SubcommandEntry& entry : k_subcommands) {
+        CLI::App* command = app.add_subcommand(entry.name, entry.summary);
+        if (invocation.subcommand == entry.name) {
+            chosen.subcommand = entry.make();
+            chosen.subcommand->define_options(*command);
+            // An unknown option is then named as the other errors are, by prepare_chosen.
+            command->allow_extras();
+            chosen.command = command;
         }
     }
-    if (!known) {
+    if (!invocation.subcommand.empty() && !chosen.subcommand) {
         // CLI11 would call it an unexpected argument; say what it is.
         throw UsageError("unknown subcommand '" + invocation.subcommand + "' (try 'plock --help')");
     }
+    return chosen;
 }
 
 namespace {
@@ -99,12 +114,9 @@ void reject_extra_arguments(const CLI::App& command) {
 
 }  // namespace
 
-void run_when_chosen(CLI::App& command, Dispatch& dispatch,
-                     std::function<Run(const CommandWords&)> prepare) {
-    command.callback([&command, &dispatch, prepare = std::move(prepare)] {
-        reject_extra_arguments(command);
-        dispatch.prepare = prepare;
-    });
+void prepare_chosen(const ChosenSubcommand& chosen, const Invocation& invocation) {
+    reject_extra_arguments(*chosen.command);
+    chosen.subcommand->prepare(invocation.command);
 }
 
 std::optional<int> parse_command_line(CLI::App& app, const Invocation& invocation, char** argv) {

@@ -1,16 +1,10 @@
 // `plock exec`: hold a file lock while a command runs.
-#include <memory>
-
-#include "cli/app.hpp"
 #include "cli/commands/file_lock_command.hpp"
 
 namespace plock::cli {
-namespace {
 
-void define_exec(CLI::App& command, Dispatch& dispatch) {
-    auto options = std::make_shared<FileLockOptions>();
-    add_file_lock_options(command, *options, FileLockRole::exec);
-    command.footer(
+std::unique_ptr<Subcommand> make_exec_command() {
+    return make_file_lock_command(FileLockRole::exec,
         "Usage: plock exec [OPTIONS] LOCKFILE -- COMMAND [ARG...]\n"
         "       plock exec [OPTIONS] LOCKFILE -c STRING\n\n"
         "Examples:\n"
@@ -21,14 +15,6 @@ void define_exec(CLI::App& command, Dispatch& dispatch) {
         "The command sees PLOCK_FILE and PLOCK_MODE. Exit status: the command's, 75 when the lock\n"
         "is busy or the timeout expires, 124 when --time-limit stopped it, 128+N when killed by\n"
         "signal N; see 'plock --help'.");
-    run_when_chosen(command, dispatch, [options](const CommandWords& words) {
-        return prepare_file_lock_command(*options, words, FileLockRole::exec);
-    });
 }
-
-}  // namespace
-
-const SubcommandDefinition k_exec_command{
-    "exec", "Run a command while holding a lock on LOCKFILE, waiting for it if needed", define_exec};
 
 }  // namespace plock::cli

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "cli/command_runner.hpp"
+#include "cli/file_lock_report.hpp"
 #include "cli/exit_code.hpp"
 #include "cli/log.hpp"
 #include "plock/sys/error.hpp"
@@ -20,6 +21,21 @@ struct Settings {
     CommandSettings command;
 };
 
+// Options and role; parsed by the subcommand's CLI::App.
+struct FileLockOptions {
+    FileLockRole role = FileLockRole::exec;
+    const char* footer = "";
+    std::string path;
+    bool exclusive = false;
+    bool shared = false;
+    WaitOptions wait;
+    std::optional<std::string> conflict_exit_code;
+    CommandOptions command;
+    std::string method = "flock";
+    bool follow = false;
+    OutputOptions output;
+};
+
 LockMethod parse_method(const std::string& text) {
     if (text == "flock") {
         return LockMethod::flock;
@@ -30,7 +46,9 @@ LockMethod parse_method(const std::string& text) {
     throw UsageError("invalid value '" + text + "' for --method: expected flock or ofd");
 }
 
-Settings validate(const FileLockOptions& options, const CommandWords& words, FileLockRole role) {
+Settings validate(const FileLockOptions& options, const CommandWords& words) {
+    apply_output_options(options.output);
+    const FileLockRole role = options.role;
     Settings settings;
     if (options.path.empty()) {
         throw UsageError("the lock file name is empty");
@@ -54,7 +72,7 @@ Settings validate(const FileLockOptions& options, const CommandWords& words, Fil
     return settings;
 }
 
-int run_file_lock_command(const Settings& settings) {
+int run(const Settings& settings) {
     // Block the signals we forward before anything can be interrupted; they
     // are taken synchronously from here on and restored for the command.
     const ScopedSignalMask mask(handled_signals());
@@ -84,9 +102,8 @@ int run_file_lock_command(const Settings& settings) {
     return run_command(request);
 }
 
-}  // namespace
-
-void add_file_lock_options(CLI::App& command, FileLockOptions& options, FileLockRole role) {
+void define_options(CLI::App& command, FileLockOptions& options) {
+    command.footer(options.footer);
     command.add_option("LOCKFILE", options.path, "The file to lock; created if missing, never truncated")
         ->required();
     auto* exclusive = command.add_flag("-x,--exclusive", options.exclusive,
@@ -94,7 +111,7 @@ void add_file_lock_options(CLI::App& command, FileLockOptions& options, FileLock
     auto* shared = command.add_flag("-s,--shared", options.shared,
                                     "Take a shared lock: other shared holders may run at once");
     exclusive->excludes(shared);
-    if (role == FileLockRole::exec) {
+    if (options.role == FileLockRole::exec) {
         add_wait_options(command, options.wait);
     }
     add_conflict_exit_option(command, options.conflict_exit_code);
@@ -113,13 +130,15 @@ void add_file_lock_options(CLI::App& command, FileLockOptions& options, FileLock
                      "Follow LOCKFILE even if it is another user's symbolic link in a sticky "
                      "world-writable directory such as /tmp");
     add_output_options(command, options.output);
-    command.allow_extras();
 }
 
-Run prepare_file_lock_command(const FileLockOptions& options, const CommandWords& words,
-                              FileLockRole role) {
-    apply_output_options(options.output);
-    return [settings = validate(options, words, role)] { return run_file_lock_command(settings); };
+}  // namespace
+
+std::unique_ptr<Subcommand> make_file_lock_command(FileLockRole role, const char* footer) {
+    FileLockOptions defaults;
+    defaults.role = role;
+    defaults.footer = footer;
+    return make_subcommand(define_options, validate, run, std::move(defaults));
 }
 
 }  // namespace plock::cli

@@ -45,6 +45,7 @@ void reject_with_status(bool given, const char* option) {
 }
 
 Settings validate(const PidGuardOptions& options, const CommandWords& words) {
+    apply_output_options(options.output);
     Settings settings;
     if (options.path.empty()) {
         throw UsageError("the PID file name is empty");
@@ -175,6 +176,10 @@ int run_guarded(const Settings& settings) {
     return status;
 }
 
+int run(const Settings& settings) {
+    return settings.status ? report_status(settings) : run_guarded(settings);
+}
+
 std::string help_footer() {
     std::string text =
         "Usage: plock pidguard [OPTIONS] PIDFILE -- COMMAND [ARG...]\n"
@@ -200,37 +205,29 @@ std::string help_footer() {
     return text;
 }
 
-void define_pidguard(CLI::App& command, Dispatch& dispatch) {
-    auto options = std::make_shared<PidGuardOptions>();
-    command.add_option("PIDFILE", options->path,
+void define_options(CLI::App& command, PidGuardOptions& options) {
+    command.add_option("PIDFILE", options.path,
                        "The PID file: its lock guards the command, and it holds the command's PID")
         ->required();
-    add_wait_options(command, options->wait);
-    add_conflict_exit_option(command, options->conflict_exit_code);
-    add_command_options(command, options->command,
+    add_wait_options(command, options.wait);
+    add_conflict_exit_option(command, options.conflict_exit_code);
+    add_command_options(command, options.command,
                         {nullptr, "Write plock's own PID, then replace plock with the command",
                          " (--replace: the running instance; --time-limit)"});
-    command.add_flag("--replace", options->replace,
+    command.add_flag("--replace", options.replace,
                      "If PIDFILE is held, stop its holder and every process it started (SIGTERM, "
                      "then SIGKILL after --grace) and take its place");
-    command.add_flag("--status", options->status,
+    command.add_flag("--status", options.status,
                      "Run nothing: print the PID of the running instance (exit 0), or exit 1 "
                      "when PIDFILE is stale, 3 when there is none");
-    add_output_options(command, options->output);
+    add_output_options(command, options.output);
     command.footer(help_footer());
-    command.allow_extras();
-    run_when_chosen(command, dispatch, [options](const CommandWords& words) {
-        apply_output_options(options->output);
-        return [settings = validate(*options, words)] {
-            return settings.status ? report_status(settings) : run_guarded(settings);
-        };
-    });
 }
 
 }  // namespace
 
-const SubcommandDefinition k_pidguard_command{
-    "pidguard", "Run a command as the single instance that PIDFILE guards, or report on it",
-    define_pidguard};
+std::unique_ptr<Subcommand> make_pidguard_command() {
+    return make_subcommand(define_options, validate, run);
+}
 
 }  // namespace plock::cli

@@ -39,6 +39,7 @@ struct Settings {
 };
 
 Settings validate(const RedisOptions& options, const CommandWords& words) {
+    apply_output_options(options.output);
     Settings settings;
     // --grace also applies when a lease that cannot be renewed makes plock stop the command.
     CommandRules rules;
@@ -145,29 +146,27 @@ int run_redis_command(const Settings& settings) {
     return hold_while_running(lock, settings, mask.previous());
 }
 
-void define_redis(CLI::App& command, Dispatch& dispatch) {
-    auto options = std::make_shared<RedisOptions>();
-    command.add_option("NAME", options->name, "The lock's name; its Redis key is PREFIX+NAME")->required();
-    add_redis_server_options(command, options->server);
+void define_options(CLI::App& command, RedisOptions& options) {
+    command.add_option("NAME", options.name, "The lock's name; its Redis key is PREFIX+NAME")->required();
+    add_redis_server_options(command, options.server);
     const auto text_option = [&](const char* name, std::optional<std::string>& target, const char* help) {
         return command.add_option_function<std::string>(
             name, [&target](const std::string& text) { target = text; }, help);
     };
-    text_option("--lease", options->lease,
+    text_option("--lease", options.lease,
                 "Lease in SECONDS (default 30, at least 1), renewed every third of it while the "
                 "command runs")
         ->option_text("SECONDS");
-    text_option("--permits", options->permits,
+    text_option("--permits", options.permits,
                 "Let up to N holders run at once: a semaphore (default 1: a lock)")
         ->option_text("N");
-    add_wait_options(command, options->wait);
-    add_conflict_exit_option(command, options->conflict_exit_code);
-    add_command_options(command, options->command,
+    add_wait_options(command, options.wait);
+    add_conflict_exit_option(command, options.conflict_exit_code);
+    add_command_options(command, options.command,
                         {"Hold the lock while the command runs, not until every process it started "
                          "has ended",
                          nullptr, " (--time-limit, or a lease it cannot renew)"});
-    add_output_options(command, options->output);
-    command.allow_extras();
+    add_output_options(command, options.output);
     command.footer(
         "Usage: plock redis [OPTIONS] NAME -- COMMAND [ARG...]\n"
         "       plock redis [OPTIONS] NAME -c STRING\n\n"
@@ -181,16 +180,12 @@ void define_redis(CLI::App& command, Dispatch& dispatch) {
         "renewed, all of them get SIGTERM a quarter lease before it ends, SIGKILL after --grace\n"
         "or when it ends, and plock exits with 79 (124 when --time-limit stopped them).\n"
         "Password: PLOCK_REDIS_PASSWORD or --password-file. See plock(1).");
-    run_when_chosen(command, dispatch, [options](const CommandWords& words) -> Run {
-        apply_output_options(options->output);
-        return [settings = validate(*options, words)] { return run_redis_command(settings); };
-    });
 }
 
 }  // namespace
 
-const SubcommandDefinition k_redis_command{
-    "redis", "Run a command while holding a lock or semaphore kept in Redis, shared across machines",
-    define_redis};
+std::unique_ptr<Subcommand> make_redis_command() {
+    return make_subcommand(define_options, validate, run_redis_command);
+}
 
 }  // namespace plock::cli

@@ -40,6 +40,7 @@ struct Settings {
 };
 
 Settings validate(const SemaphoreOptions& options, const CommandWords& words) {
+    apply_output_options(options.output);
     Settings settings;
     settings.status = options.status;
     // The count first: 'plock sem -n NAME' (-n taken for --nonblock) is then
@@ -208,24 +209,22 @@ int run_semaphore(const Settings& settings) {
     return run_command(request);
 }
 
-void define_sem(CLI::App& command, Dispatch& dispatch) {
-    auto options = std::make_shared<SemaphoreOptions>();
-    command.add_option("NAME", options->name,
+void define_options(CLI::App& command, SemaphoreOptions& options) {
+    command.add_option("NAME", options.name,
                        "The semaphore: its slots are the files NAME.00.lock, NAME.01.lock, ... in DIR");
-    add_semaphore_location_options(command, options->location);
-    add_wait_options(command, options->wait, NonblockSpelling::long_only);
-    add_conflict_exit_option(command, options->conflict_exit_code);
-    add_command_options(command, options->command,
+    add_semaphore_location_options(command, options.location);
+    add_wait_options(command, options.wait, NonblockSpelling::long_only);
+    add_conflict_exit_option(command, options.conflict_exit_code);
+    add_command_options(command, options.command,
                         {"Do not pass the slot to the command, so that processes it leaves behind "
                          "do not hold it; if plock dies, the command and every process it started are "
                          "killed before the slot is let go",
                          "Replace plock with the command, which inherits the slot (no parent process "
                          "stays behind)",
                          " (--time-limit)"});
-    command.add_flag("--status", options->status,
+    command.add_flag("--status", options.status,
                      "Show each slot, free or held by which process, and exit 0 if all are free, 1 if any is held");
-    add_output_options(command, options->output);
-    command.allow_extras();
+    add_output_options(command, options.output);
     command.footer(
         "Usage: plock sem -n N [OPTIONS] NAME -- COMMAND [ARG...]\n"
         "       plock sem -n N [OPTIONS] NAME -c STRING\n"
@@ -238,15 +237,12 @@ void define_sem(CLI::App& command, Dispatch& dispatch) {
         "75 when no slot is free (--nonblock) or the timeout expires, 78 when others use NAME with\n"
         "another -n, 124 when --time-limit stopped it, 128+N when killed by signal N; see\n"
         "'plock --help'.");
-    run_when_chosen(command, dispatch, [options](const CommandWords& words) -> Run {
-        apply_output_options(options->output);
-        return [settings = validate(*options, words)] { return run_semaphore(settings); };
-    });
 }
 
 }  // namespace
 
-const SubcommandDefinition k_sem_command{
-    "sem", "Run a command while holding one of N slots of a counting semaphore NAME", define_sem};
+std::unique_ptr<Subcommand> make_sem_command() {
+    return make_subcommand(define_options, validate, run_semaphore);
+}
 
 }  // namespace plock::cli

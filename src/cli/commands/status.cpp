@@ -157,34 +157,31 @@ int run_status(const Settings& settings) {
     return status_exit_code(entries);
 }
 
-void define_status(CLI::App& command, Dispatch& dispatch) {
-    auto options = std::make_shared<StatusOptions>();
-    command.add_option("PATH", options->paths, "Lock files to look at (never created, opened or locked)");
+void define_options(CLI::App& command, StatusOptions& options) {
+    command.add_option("PATH", options.paths, "Lock files to look at (never created, opened or locked)");
     command
         .add_option_function<std::string>(
-            "--sem", [options](const std::string& text) { options->semaphore = text; },
+            "--sem", [&options](const std::string& text) { options.semaphore = text; },
             "Instead of PATH...: show the slots of the semaphore NAME (as plock sem), each free or held by whom")
         ->option_text("NAME");
-    add_semaphore_location_options(command, options->location);
+    add_semaphore_location_options(command, options.location);
     command
         .add_option_function<std::string>(
-            "--pidfile", [options](const std::string& text) { options->pid_file = text; },
+            "--pidfile", [&options](const std::string& text) { options.pid_file = text; },
             "Instead of PATH...: show the PID file as plock pidguard sees it (running, stale or absent)")
         ->option_text("PIDFILE");
     command
         .add_option_function<std::string>(
-            "--redis", [options](const std::string& text) { options->redis = text; },
+            "--redis", [&options](const std::string& text) { options.redis = text; },
             "Instead of PATH...: show the lock or semaphore NAME kept in Redis (as plock redis): holder "
             "tokens, remaining leases, fencing counter; read-only")
         ->option_text("NAME");
-    add_redis_server_options(command, options->server);
-    auto* json = command.add_flag("--json", options->json,
+    add_redis_server_options(command, options.server);
+    auto* json = command.add_flag("--json", options.json,
                                   "Print one JSON document (schema in plock(1), STATUS JSON)");
-    auto* quiet = command.add_flag("-q,--quiet", options->quiet,
+    auto* quiet = command.add_flag("-q,--quiet", options.quiet,
                                    "Print nothing: the exit status answers (errors still go to stderr)");
     json->excludes(quiet);
-    // An unknown option is then named as in the other subcommands, by run_when_chosen.
-    command.allow_extras();
     command.footer(
         "Usage: plock status [--json | -q] PATH...\n"
         "       plock status [--json | -q] --sem NAME -n N [--dir DIR]\n"
@@ -201,15 +198,12 @@ void define_status(CLI::App& command, Dispatch& dispatch) {
         "(\"held <=\": since its process started, an upper bound). Exit status: 0 when every lock\n"
         "is free (a PID file stale or absent, no slot held), 1 when one is held, 66 when a PATH\n"
         "does not exist, 69 when the Redis server cannot be reached; see 'plock --help'.");
-    run_when_chosen(command, dispatch, [options](const CommandWords& words) -> Run {
-        return [settings = validate(*options, words)] { return run_status(settings); };
-    });
 }
 
 }  // namespace
 
-const SubcommandDefinition k_status_command{
-    "status", "Show who holds and who waits for a lock file, semaphore, PID file or Redis lock (exit 0: free, 1: held)",
-    define_status};
+std::unique_ptr<Subcommand> make_status_command() {
+    return make_subcommand(define_options, validate, run_status);
+}
 
 }  // namespace plock::cli

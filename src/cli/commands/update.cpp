@@ -77,6 +77,7 @@ struct Settings {
 };
 
 Settings validate(const UpdateOptions& options, const CommandWords& words) {
+    apply_output_options(options.output);
     if (options.path.empty()) {
         throw UsageError("the file name is empty");
     }
@@ -133,16 +134,14 @@ int run_update(const Settings& settings) {
     return exit_code::k_success;
 }
 
-void define_update(CLI::App& command, Dispatch& dispatch) {
-    auto options = std::make_shared<UpdateOptions>();
-    command.add_option("FILE", options->path,
+void define_options(CLI::App& command, UpdateOptions& options) {
+    command.add_option("FILE", options.path,
                        "The file to update; created empty if missing (its directory must exist)")
         ->required();
-    add_wait_options(command, options->wait);
-    add_conflict_exit_option(command, options->conflict_exit_code);
-    add_command_options(command, options->filter, {});
-    add_output_options(command, options->output);
-    command.allow_extras();
+    add_wait_options(command, options.wait);
+    add_conflict_exit_option(command, options.conflict_exit_code);
+    add_command_options(command, options.filter, {});
+    add_output_options(command, options.output);
     command.footer(
         "Usage: plock update [OPTIONS] FILE -- FILTER [ARG...]\n"
         "       plock update [OPTIONS] FILE -c STRING\n\n"
@@ -154,16 +153,12 @@ void define_update(CLI::App& command, Dispatch& dispatch) {
         "mode; owner too as root). Otherwise FILE is untouched and plock exits with FILTER's status\n"
         "(128+N when killed by signal N). A symbolic link is followed: its target is replaced.\n"
         "Scripts that lock FILE with 'plock exec FILE' see each update whole.");
-    run_when_chosen(command, dispatch, [options](const CommandWords& words) -> Run {
-        apply_output_options(options->output);
-        return [settings = validate(*options, words)] { return run_update(settings); };
-    });
 }
 
 }  // namespace
 
-const SubcommandDefinition k_update_command{
-    "update", "Replace FILE atomically with FILTER's output on its content, under FILE's lock",
-    define_update};
+std::unique_ptr<Subcommand> make_update_command() {
+    return make_subcommand(define_options, validate, run_update);
+}
 
 }  // namespace plock::cli
