@@ -49,3 +49,27 @@ TEST_CASE("a throwing on_started kills the command and the exception propagates"
     REQUIRE(started > 0);
     CHECK_FALSE(test::process_running(started));
 }
+
+TEST_CASE("the launch passes the lock's descriptors to the command or with -o keeps them in its supervisor", "[command_runner]") {
+    sigset_t mask;
+    sigemptyset(&mask);
+    cli::CommandSettings settings;
+    settings.argv = {"true"};
+    const cli::RunRequest passed = cli::launch_request(settings, {{"PLOCK_FILE", "/x"}}, {7, 8}, mask);
+    CHECK(passed.command.argv == settings.argv);
+    CHECK(passed.command.environment == cli::Environment{{"PLOCK_FILE", "/x"}});
+    CHECK(passed.command.inherited_fds == std::vector<int>{7, 8});
+    CHECK(passed.command.held_fds.empty());
+    CHECK_FALSE(passed.command.needs_supervisor());
+    CHECK_FALSE(passed.replace_process);
+
+    settings.close = true;
+    const cli::RunRequest closed = cli::launch_request(settings, {}, {7}, mask);
+    CHECK(closed.command.inherited_fds.empty());
+    CHECK(closed.command.held_fds == std::vector<int>{7});
+    CHECK(closed.command.stop_tree_if_plock_dies);
+
+    settings.close = false;
+    settings.no_fork = true;
+    CHECK(cli::launch_request(settings, {}, {7}, mask).replace_process);
+}

@@ -81,3 +81,45 @@ TEST_CASE("the nonblock flag has a short -n unless the subcommand uses -n for so
         CHECK(long_form.nonblock);
     }
 }
+
+TEST_CASE("whole numbers are decimal digits within their range and the error names the option", "[options]") {
+    CHECK(parse_integer("--permits", "1", 1, 10) == 1);
+    CHECK(parse_integer("--permits", "010", 1, 10) == 10);
+    for (const char* text : {"", "0", "11", "+3", "-3", " 3", "3 ", "0x3", "3.0", "1e1", "99999999999999999999"}) {
+        CHECK_THROWS_WITH(parse_integer("--permits", text, 1, 10),
+                          Catch::Contains("'" + std::string(text) + "' for --permits: expected a number from 1 to 10"));
+    }
+    CHECK_THROWS_WITH(parse_integer("-n/--slots", "0", 1, 1024, "slots"),
+                      Catch::Contains("expected a number of slots from 1 to 1024"));
+}
+
+TEST_CASE("the command group is validated in one step with the rules every subcommand shares", "[options]") {
+    CommandOptions options;
+    CHECK_THROWS_WITH(parse_command_settings(options, std::nullopt), Catch::Contains("no command given"));
+    CommandRules optional_command;
+    optional_command.missing = "";
+    CHECK(parse_command_settings(options, std::nullopt, optional_command).argv.empty());
+
+    options.close = true;
+    CHECK_THROWS_WITH(parse_command_settings(options, std::nullopt, optional_command),
+                      Catch::Contains("need a command"));
+    options.no_fork = true;
+    CommandRules slot;
+    slot.held = "slot";
+    CHECK_THROWS_WITH(parse_command_settings(options, std::vector<std::string>{"true"}, slot),
+                      Catch::Contains("cannot be combined") && Catch::EndsWith("holds the slot"));
+
+    CommandOptions timed;
+    timed.command_string = "sleep 1";
+    timed.stop.time_limit = "5";
+    timed.stop.grace = "1";
+    const CommandSettings settings = parse_command_settings(timed, std::nullopt);
+    CHECK(settings.argv == std::vector<std::string>{"/bin/sh", "-c", "sleep 1"});
+    CHECK(settings.stop.time_limit == 5s);
+    CHECK(settings.stop.grace == 1s);
+    timed.stop.time_limit.reset();
+    CHECK_THROWS_WITH(parse_command_settings(timed, std::nullopt), Catch::Contains("--grace needs --time-limit"));
+    CommandRules grace_elsewhere;
+    grace_elsewhere.grace_has_other_use = true;
+    CHECK(parse_command_settings(timed, std::nullopt, grace_elsewhere).stop.grace == 1s);
+}
