@@ -4,6 +4,7 @@
 // README.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <map>
 #include <regex>
 #include <set>
@@ -171,4 +172,40 @@ TEST_CASE("plock --help gives each subcommand a one-line description and each su
         CHECK(own.status == 0);
         CHECK_THAT(own.out, Catch::Contains("Examples:\n  plock " + name + " "));
     }
+}
+
+TEST_CASE("docs/ARCHITECTURE.md names every library folder and every file of the CLI", "[docs]") {
+    const std::string architecture = read_file(std::string(PLOCK_SOURCE_DIR) + "/docs/ARCHITECTURE.md");
+    const std::filesystem::path source(std::string(PLOCK_SOURCE_DIR) + "/src");
+    std::set<std::string> missing;
+    for (const auto& folder : std::filesystem::directory_iterator(source / "plock")) {
+        if (architecture.find("plock/" + folder.path().filename().string() + "/") == std::string::npos) {
+            missing.insert(folder.path().string());
+        }
+    }
+    for (const auto& file : std::filesystem::directory_iterator(source / "cli")) {
+        // cli/options names options.cpp and options.hpp alike.
+        const std::string stem = file.path().stem().string();
+        if (file.is_regular_file() && architecture.find(stem) == std::string::npos) {
+            missing.insert(file.path().string());
+        }
+    }
+    for (const std::string& name : missing) {
+        UNSCOPED_INFO("not in docs/ARCHITECTURE.md: " << name);
+    }
+    CHECK(missing.empty());
+}
+
+TEST_CASE("the library includes nothing of the CLI", "[docs]") {
+    std::set<std::string> offenders;
+    const std::filesystem::path library(std::string(PLOCK_SOURCE_DIR) + "/src/plock");
+    for (const auto& file : std::filesystem::recursive_directory_iterator(library)) {
+        if (file.is_regular_file() && read_file(file.path().string()).find("#include \"cli/") != std::string::npos) {
+            offenders.insert(file.path().string());
+        }
+    }
+    for (const std::string& name : offenders) {
+        UNSCOPED_INFO("includes a CLI header: " << name);
+    }
+    CHECK(offenders.empty());
 }
