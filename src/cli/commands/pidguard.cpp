@@ -7,6 +7,7 @@
 
 #include "cli/app.hpp"
 #include "cli/command_runner.hpp"
+#include "cli/exit_status.hpp"
 #include "cli/log.hpp"
 #include "cli/options.hpp"
 #include "plock/sys/error.hpp"
@@ -224,13 +225,7 @@ std::string help_footer() {
         "PLOCK_PIDFILE. Exit status: the command's, 75 when PIDFILE is held, 124 when --time-limit\n"
         "stopped it; see 'plock --help'.\n"
         "With --status:\n";
-    for (const exit_code::Entry& entry : exit_code::k_query_table) {
-        std::string code = "  " + std::to_string(entry.code);
-        code.resize(17, ' ');
-        text += code;
-        text += entry.meaning;
-        text += '\n';
-    }
+    text += exit_status_rows(exit_code::k_query_table);
     text.pop_back();
     return text;
 }
