@@ -9,8 +9,9 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
-#include "cli/log.hpp"
+#include "cli/describe.hpp"
 #include "cli/exit_code.hpp"
+#include "cli/log.hpp"
 
 namespace plock::cli {
 namespace {
@@ -229,23 +230,10 @@ json pid_file_json(const PidFileStatus& status) {
                 {"holder_from_file", status.held() && status.state.pid_from_file}};
 }
 
-// "PID 12 (sleep 9), PID 13 (sh -c ...)": every process holding a slot.
-std::string holders_text(const std::vector<LockHolder>& holders) {
-    if (holders.empty()) {
-        return "a process plock cannot see";
-    }
-    std::string text;
-    for (const LockHolder& holder : holders) {
-        text += (text.empty() ? "" : ", ") + pid_text(holder.pid) + " (" +
-                (holder.command_line.empty() ? std::string("gone") : holder.command_line) + ")";
-    }
-    return text;
-}
-
 void write_semaphore_text(std::ostream& out, const SemaphoreStatus& status) {
     const SemaphoreSpec& spec = status.spec;
     const std::size_t held = status.held_slots();
-    out << "semaphore " << printable(spec.name) << " in " << printable(spec.directory) << ": " << spec.slot_count
+    out << printable(describe_semaphore(spec)) << ": " << spec.slot_count
         << (spec.slot_count == 1 ? " slot, " : " slots, ") << held << " held, " << spec.slot_count - held
         << " free, " << status.state.waiting << " waiting\n";
     const std::size_t width = std::to_string(spec.slot_count - 1).size();
@@ -256,14 +244,14 @@ void write_semaphore_text(std::ostream& out, const SemaphoreStatus& status) {
         if (!slot.regular) {
             out << "unusable: " << printable(slot.path) << " is not a regular file (plock refuses it)\n";
         } else if (slot.held()) {
-            out << "held by " << holders_text(slot.holders) << '\n';
+            out << "held by " << describe_holders(slot.holders) << '\n';
         } else {
             out << "free\n";
         }
     }
     for (const SlotCountRecord& record : status.state.slot_counts) {
         if (record.slot_count != spec.slot_count) {
-            out << "  also in use with -n " << record.slot_count << " by " << holders_text(record.holders) << '\n';
+            out << "  also in use with -n " << record.slot_count << " by " << describe_holders(record.holders) << '\n';
         }
     }
 }
@@ -273,7 +261,7 @@ void write_pid_file_text(std::ostream& out, const PidFileStatus& status) {
     out << printable(status.path) << ": ";
     switch (state.status) {
     case PidFileState::Status::running:
-        out << "running, held by " << holders_text({state.holder})
+        out << "running, held by " << describe_holder(state.holder)
             << (state.pid_from_file ? "" : " (not the PID in the file)") << '\n';
         return;
     case PidFileState::Status::stale:
@@ -333,7 +321,7 @@ void write_redis_text(std::ostream& out, const RedisStatus& status) {
     const RedisLockState& state = status.state;
     const std::string counter = state.fencing_counter ? std::to_string(*state.fencing_counter) : "none";
     const std::string waiting = state.waiters != 0 ? ", " + std::to_string(state.waiters) + " waiting" : "";
-    out << printable(status.key) << " on " << status.server << ": ";
+    out << printable(describe_redis_lock(status.key, status.server)) << ": ";
     switch (state.kind) {
     case RedisLockState::Kind::free:
         out << "free" << waiting << " (fencing counter " << counter << ")\n";
@@ -405,26 +393,6 @@ std::string status_json(const std::vector<StatusEntry>& entries, std::chrono::sy
     const json document{{"version", k_json_version}, {"locks", std::move(locks)}};
     // Paths and command lines need not be UTF-8: invalid bytes become U+FFFD.
     return document.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
-}
-
-std::string format_duration(std::chrono::nanoseconds duration) {
-    const double seconds = std::chrono::duration<double>(duration).count();
-    char text[32];
-    if (seconds < 10) {
-        std::snprintf(text, sizeof text, "%.2fs", seconds);
-    } else if (seconds < 60) {
-        std::snprintf(text, sizeof text, "%.1fs", seconds);
-    } else {
-        const auto whole = static_cast<long long>(seconds);
-        if (whole < 3600) {
-            std::snprintf(text, sizeof text, "%lldm%02llds", whole / 60, whole % 60);
-        } else if (whole < 86400) {
-            std::snprintf(text, sizeof text, "%lldh%02lldm", whole / 3600, whole % 3600 / 60);
-        } else {
-            std::snprintf(text, sizeof text, "%lldd%02lldh", whole / 86400, whole % 86400 / 3600);
-        }
-    }
-    return text;
 }
 
 }  // namespace plock::cli

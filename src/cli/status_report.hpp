@@ -64,7 +64,4 @@ void write_status_text(std::ostream& out, const std::vector<StatusEntry>& entrie
 std::string status_json(const std::vector<StatusEntry>& entries,
                         std::chrono::system_clock::time_point now);
 
-// "0.25s", "12.3s", "5m07s", "2h03m", "3d04h".
-std::string format_duration(std::chrono::nanoseconds duration);
-
 }  // namespace plock::cli

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "cli/command_runner.hpp"
+#include "cli/describe.hpp"
 #include "cli/log.hpp"
 #include "plock/sys/error.hpp"
 #include "cli/exit_code.hpp"
@@ -66,23 +67,15 @@ Settings validate(const FileLockOptions& options, const CommandWords& words, Fil
     return settings;
 }
 
-// "PID 1234 (sleep 10)" for the first holder, and how many others.
+// Who holds the lock now, as cli::describe_holders names them.
 std::string describe_holders(const FileLock& lock) {
     LockHolders found;
     try {
         found = find_lock_holders(lock.identity(), getpid());
     } catch (const SystemError&) {
-        return "an unknown process";
+        // Only a message is lost: the lock is still busy.
     }
-    if (found.holders.empty()) {
-        return "an unknown process";
-    }
-    std::string text = describe_holder(found.holders.front());
-    if (found.holders.size() > 1) {
-        text += " and " + std::to_string(found.holders.size() - 1) + " other process" +
-                (found.holders.size() > 2 ? "es" : "");
-    }
-    return text;
+    return cli::describe_holders(found.holders);
 }
 
 int report_busy(const FileLock& lock, const LockRequest& request, LogLevel level) {

@@ -7,6 +7,7 @@
 
 #include "cli/app.hpp"
 #include "cli/command_runner.hpp"
+#include "cli/describe.hpp"
 #include "cli/exit_status.hpp"
 #include "cli/log.hpp"
 #include "cli/options.hpp"
@@ -89,14 +90,10 @@ Settings validate(const PidGuardOptions& options, const CommandWords& words) {
     return settings;
 }
 
-// "PID 1234 (sleep 10)": the process the PID file's lock vouches for,
-// waiting a moment for a guard that is still starting its command.
+// The process the PID file's lock vouches for, waiting a moment for a guard
+// that is still starting its command.
 std::string describe_guard_holder(const PidGuard& guard) {
-    const PidFileState state = guard.holder_state(Clock::now() + k_pid_write_window);
-    if (state.status != PidFileState::Status::running) {
-        return "a process that has just let go of it";
-    }
-    return describe_holder(state.holder);
+    return describe_pid_file_holder(guard.holder_state(Clock::now() + k_pid_write_window));
 }
 
 int report_busy(const PidGuard& guard, const Settings& settings, const AcquireResult& result,

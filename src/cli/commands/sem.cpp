@@ -9,6 +9,7 @@
 
 #include "cli/app.hpp"
 #include "cli/command_runner.hpp"
+#include "cli/describe.hpp"
 #include "cli/log.hpp"
 #include "cli/semaphore_options.hpp"
 #include "plock/sys/error.hpp"
@@ -20,8 +21,6 @@ namespace {
 
 // Descriptors beyond the slots that a waiting plock may need.
 constexpr rlim_t k_spare_descriptors = 64;
-// How many holders a one-line message names before it counts the rest.
-constexpr std::size_t k_holders_named = 3;
 
 struct SemaphoreOptions {
     std::string name;
@@ -79,54 +78,17 @@ Settings validate(const SemaphoreOptions& options, const CommandWords& words) {
     return settings;
 }
 
-std::string describe(const SemaphoreSpec& spec) {
-    return "semaphore " + spec.name + " in " + spec.directory;
-}
+std::string describe(const SemaphoreSpec& spec) { return describe_semaphore(spec); }
 
-// "PID 12 (sleep 9), PID 13 (...) and 2 others": a holder and the
-// commands that inherited its descriptors are all listed.
-std::string describe_holders(const std::vector<LockHolder>& holders) {
-    if (holders.empty()) {
-        return "an unknown process";
-    }
-    std::string text;
-    for (std::size_t index = 0; index < holders.size() && index < k_holders_named; ++index) {
-        text += (text.empty() ? "" : ", ") + describe_holder(holders[index]);
-    }
-    if (holders.size() > k_holders_named) {
-        const std::size_t others = holders.size() - k_holders_named;
-        text += " and " + std::to_string(others) + (others == 1 ? " other" : " others");
-    }
-    return text;
-}
-
-// "slot 0 by PID 12 (sleep 9), slot 1 by PID 13 (...) and 4 more".
+// Who holds the slots now, as cli::describe_slot_holders names them.
 std::string describe_slot_holders(const SemaphoreSpec& spec) {
     SemaphoreState state;
     try {
         state = inspect_semaphore(spec, getpid());
     } catch (const std::exception&) {
-        return "processes plock cannot name";
+        // Only a message is lost: no slot was free.
     }
-    std::string text;
-    std::size_t named = 0;
-    std::size_t others = 0;
-    for (const SlotState& slot : state.slots) {
-        if (!slot.held()) {
-            continue;
-        }
-        if (named == k_holders_named) {
-            ++others;
-            continue;
-        }
-        text += (text.empty() ? "" : ", ") + ("slot " + std::to_string(slot.index) + " by " +
-                                             describe_holders(slot.holders));
-        ++named;
-    }
-    if (others > 0) {
-        text += " and " + std::to_string(others) + " more";
-    }
-    return text.empty() ? "processes plock cannot name" : text;
+    return cli::describe_slot_holders(state);
 }
 
 int report_size_conflict(const SemaphoreSpec& spec, std::size_t other_count) {

@@ -10,12 +10,16 @@
 
 #include <algorithm>
 
+#include "cli/describe.hpp"
 #include "plock/file/file_lock.hpp"
 #include "plock/proc/lock_holders.hpp"
 #include "plock/proc/process_info.hpp"
 #include "test_support.hpp"
 
 using namespace plock;
+// The CLI words a holder (the library gives data, not sentences); two tests
+// here check that wording against real holders.
+using plock::cli::describe_holder;
 using namespace std::chrono_literals;
 
 namespace {
