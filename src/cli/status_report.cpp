@@ -4,14 +4,18 @@
 
 #include <sys/sysmacros.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <ctime>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <ostream>
+#include <sstream>
 
 #include "cli/describe.hpp"
 #include "cli/exit_code.hpp"
 #include "cli/log.hpp"
+#include "plock/sys/error.hpp"
 
 namespace plock::cli {
 namespace {
@@ -277,6 +281,25 @@ void write_pid_file_text(std::ostream& out, const PidFileStatus& status) {
     out << "absent: nothing is running\n";
 }
 
+int pid_guard_exit_code(PidFileState::Status status) {
+    switch (status) {
+    case PidFileState::Status::running:
+        return exit_code::k_query_running;
+    case PidFileState::Status::stale:
+        return exit_code::k_query_stale;
+    case PidFileState::Status::absent:
+        break;
+    }
+    return exit_code::k_query_not_running;
+}
+
+void flush_standard_output() {
+    std::cout.flush();
+    if (!std::cout) {
+        throw SystemError(Operation::write, "standard output", errno != 0 ? errno : EIO);
+    }
+}
+
 std::string_view redis_kind(RedisLockState::Kind kind) {
     switch (kind) {
     case RedisLockState::Kind::lock:
@@ -378,6 +401,41 @@ void write_status_text(std::ostream& out, const std::vector<StatusEntry>& entrie
                               [](const StatusError&) {}},  // reported on stderr
                    entry);
     }
+}
+
+int print_status(const std::vector<StatusEntry>& entries, StatusFormat format,
+                 std::chrono::system_clock::time_point now) {
+    switch (format) {
+    case StatusFormat::text:
+        write_status_text(std::cout, entries);
+        break;
+    case StatusFormat::json:
+        std::cout << status_json(entries, now);
+        break;
+    case StatusFormat::none:
+        break;
+    }
+    flush_standard_output();
+    return status_exit_code(entries);
+}
+
+int print_pid_guard_status(const StatusEntry& entry) {
+    if (const auto* error = std::get_if<StatusError>(&entry)) {
+        return error->exit_status;  // logged by the query
+    }
+    const PidFileStatus& status = std::get<PidFileStatus>(entry);
+    if (status.held() && status.state.holder.pid > 0) {
+        std::cout << status.state.holder.pid << '\n';
+    }
+    if (logger().should_log(LogLevel::info)) {
+        std::ostringstream line;
+        write_pid_file_text(line, status);
+        std::string text = line.str();
+        text.pop_back();  // the logger ends the line
+        logger().info("{}", text);
+    }
+    flush_standard_output();
+    return pid_guard_exit_code(status.state.status);
 }
 
 std::string status_json(const std::vector<StatusEntry>& entries, std::chrono::system_clock::time_point now) {

@@ -2,7 +2,6 @@
 // or (--status) say whether such an instance runs, and which PID it has.
 #include <unistd.h>
 
-#include <cstdio>
 #include <memory>
 
 #include "cli/app.hpp"
@@ -11,6 +10,8 @@
 #include "cli/exit_status.hpp"
 #include "cli/log.hpp"
 #include "cli/options.hpp"
+#include "cli/status_query.hpp"
+#include "cli/status_report.hpp"
 #include "plock/sys/error.hpp"
 #include "cli/exit_code.hpp"
 #include "plock/pidfile/pid_guard.hpp"
@@ -114,28 +115,10 @@ int report_busy(const PidGuard& guard, const Settings& settings, const AcquireRe
     return settings.conflict_exit_code;
 }
 
+// `plock pidguard --status`: the entry of `plock status --pidfile PIDFILE`,
+// answered in the LSB form.
 int report_status(const Settings& settings) {
-    const PidFileState state = query_pid_file(settings.path, Clock::now() + k_pid_write_window);
-    switch (state.status) {
-    case PidFileState::Status::running:
-        if (state.holder.pid > 0) {
-            std::printf("%d\n", static_cast<int>(state.holder.pid));
-        }
-        logger().info("{} is held by {}", settings.path, describe_holder(state.holder));
-        return exit_code::k_query_running;
-    case PidFileState::Status::stale:
-        if (state.content.kind == PidFileContent::Kind::pid) {
-            logger().info("{} is stale: it names PID {}, but no process holds its lock",
-                          settings.path, state.content.pid);
-        } else {
-            logger().info("{} is stale: no process holds its lock", settings.path);
-        }
-        return exit_code::k_query_stale;
-    case PidFileState::Status::absent:
-        break;
-    }
-    logger().info("{} does not exist: nothing is running", settings.path);
-    return exit_code::k_query_not_running;
+    return print_pid_guard_status(query_pid_file_status(settings.path));
 }
 
 int run_guarded(const Settings& settings) {

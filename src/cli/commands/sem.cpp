@@ -3,7 +3,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <memory>
 
@@ -12,6 +11,8 @@
 #include "cli/describe.hpp"
 #include "cli/log.hpp"
 #include "cli/semaphore_options.hpp"
+#include "cli/status_query.hpp"
+#include "cli/status_report.hpp"
 #include "plock/sys/error.hpp"
 #include "cli/exit_code.hpp"
 #include "plock/sem/semaphore.hpp"
@@ -140,38 +141,10 @@ private:
     bool m_raised = false;
 };
 
+// `plock sem --status`: the report of `plock status --sem NAME -n N --dir DIR`.
 int print_status(const SemaphoreSpec& spec) {
-    const SemaphoreState state = inspect_semaphore(spec, getpid());
-    std::size_t held = 0;
-    for (const SlotState& slot : state.slots) {
-        held += slot.held() ? 1 : 0;
-    }
-    std::string text = describe(spec) + ": " + std::to_string(spec.slot_count) + " slot" +
-                       (spec.slot_count == 1 ? "" : "s") + ", " + std::to_string(held) + " held, " +
-                       std::to_string(spec.slot_count - held) + " free, " + std::to_string(state.waiting) +
-                       " waiting\n";
-    const std::size_t width = std::to_string(spec.slot_count - 1).size();
-    for (const SlotState& slot : state.slots) {
-        std::string number = std::to_string(slot.index);
-        number.insert(0, width - number.size(), ' ');
-        text += "  slot " + number + "  ";
-        if (!slot.regular) {
-            text += "unusable: " + slot.path + " is not a regular file (plock refuses it)\n";
-        } else if (slot.held()) {
-            text += "held by " + describe_holders(slot.holders) + "\n";
-        } else {
-            text += "free\n";
-        }
-    }
-    for (const SlotCountRecord& record : state.slot_counts) {
-        if (record.slot_count != spec.slot_count) {
-            text += "  also in use with -n " + std::to_string(record.slot_count) + " by " +
-                    describe_holders(record.holders) + "\n";
-        }
-    }
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    std::fflush(stdout);
-    return held == 0 ? 0 : 1;
+    const auto now = std::chrono::system_clock::now();
+    return cli::print_status({query_semaphore(spec)}, StatusFormat::text, now);
 }
 
 int run_semaphore(const Settings& settings) {
