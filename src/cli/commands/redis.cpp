@@ -92,6 +92,7 @@ Settings validate(const RedisOptions& options, const CommandWords& words) {
     return settings;
 }
 
+// The lock and its holders as describe.hpp words them, from what the lock knows.
 std::string describe(const RedisLock& lock) {
     return describe_redis_lock(lock.spec().key(), lock.endpoint().display());
 }

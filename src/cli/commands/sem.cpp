@@ -79,6 +79,7 @@ Settings validate(const SemaphoreOptions& options, const CommandWords& words) {
     return settings;
 }
 
+// The short name the messages below use.
 std::string describe(const SemaphoreSpec& spec) { return describe_semaphore(spec); }
 
 // Who holds the slots now, as cli::describe_slot_holders names them.
