@@ -3,6 +3,7 @@
 
 #include <utility>
 
+#include "cli/describe.hpp"
 #include "cli/exit_code.hpp"
 #include "cli/log.hpp"
 

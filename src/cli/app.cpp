@@ -4,6 +4,7 @@
 #include <cstring>
 #include <iostream>
 
+#include "cli/exit_status.hpp"
 #include "cli/log.hpp"
 #include "plock/sys/error.hpp"
 #include "cli/exit_code.hpp"
@@ -11,24 +12,13 @@
 namespace plock::cli {
 namespace {
 
-template <typename Table>
-void append_rows(std::string& text, const Table& table) {
-    for (const exit_code::Entry& entry : table) {
-        std::string code = "  " + std::to_string(entry.code);
-        code.resize(17, ' ');
-        text += code;
-        text += entry.meaning;
-        text += '\n';
-    }
-}
-
 std::string exit_status_footer() {
     std::string text =
         "Exit status: the command's own status, whatever it is, or:\n"
         "  128+N          the command was killed by signal N (or plock, waiting, by signal N)\n";
-    append_rows(text, exit_code::k_table);
+    text += exit_status_rows(exit_code::k_table);
     text += "A query (plock status) answers, unless one of the errors above happened:\n";
-    append_rows(text, exit_code::k_status_table);
+    text += exit_status_rows(exit_code::k_status_table);
     text += "\nSee plock(1) for details. 'plock COMMAND --help' describes each subcommand.";
     return text;
 }

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 
+#include "cli/describe.hpp"
 #include "cli/log.hpp"
 #include "plock/child/child.hpp"
 #include "cli/exit_code.hpp"

@@ -1,4 +1,5 @@
-// exit_code_for: what was being done, and errno, decide the status.
+// exit_code_for: what was being done, and errno, decide the status. And the
+// one renderer of the exit-status tables.
 #include "cli/exit_status.hpp"
 
 #include <cerrno>
@@ -40,6 +41,18 @@ int exit_code_for(const SystemError& error) noexcept {
     default:
         return exit_code::k_os_error;
     }
+}
+
+std::string exit_status_rows(std::span<const exit_code::Entry> table) {
+    std::string text;
+    for (const exit_code::Entry& entry : table) {
+        std::string code = "  " + std::to_string(entry.code);
+        code.resize(17, ' ');
+        text += code;
+        text += entry.meaning;
+        text += '\n';
+    }
+    return text;
 }
 
 }  // namespace plock::cli

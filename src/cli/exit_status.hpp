@@ -1,10 +1,19 @@
-// Mapping errors to plock's exit statuses (src/cli/exit_code.hpp).
+// Mapping errors to plock's exit statuses (src/cli/exit_code.hpp), and the
+// tables of those statuses as --help prints them.
 #pragma once
 
+#include <span>
+#include <string>
+
+#include "cli/exit_code.hpp"
 #include "plock/sys/error.hpp"
 
 namespace plock::cli {
 
 int exit_code_for(const SystemError& error) noexcept;
+
+// One line per entry, "  75             the lock is busy ...\n": the code in
+// a column of its own, then what it means.
+std::string exit_status_rows(std::span<const exit_code::Entry> table);
 
 }  // namespace plock::cli

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "cli/acquire.hpp"
+#include "cli/describe.hpp"
 #include "cli/log.hpp"
 #include "plock/proc/lock_holders.hpp"
 #include "plock/sys/error.hpp"
@@ -13,23 +14,15 @@
 namespace plock::cli {
 namespace {
 
-// "PID 1234 (sleep 10)" for the first holder, and how many others.
+// Who holds the lock of `file` now, as cli::describe_holders names them.
 std::string describe_holders(FileIdentity file) {
     LockHolders found;
     try {
         found = find_lock_holders(file, getpid());
     } catch (const SystemError&) {
-        return "an unknown process";
+        // Only a message is lost: the lock is still busy.
     }
-    if (found.holders.empty()) {
-        return "an unknown process";
-    }
-    std::string text = describe_holder(found.holders.front());
-    if (found.holders.size() > 1) {
-        text += " and " + std::to_string(found.holders.size() - 1) + " other process" +
-                (found.holders.size() > 2 ? "es" : "");
-    }
-    return text;
+    return cli::describe_holders(found.holders);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "cli/command_runner.hpp"
+#include "cli/describe.hpp"
 #include "cli/exit_code.hpp"
 #include "cli/log.hpp"
 #include "plock/sys/signals.hpp"

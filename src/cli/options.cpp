@@ -4,8 +4,8 @@
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
-#include <cstdio>
 
+#include "cli/describe.hpp"
 #include "cli/log.hpp"
 #include "plock/sys/error.hpp"
 #include "cli/exit_code.hpp"
@@ -225,16 +225,6 @@ void apply_output_options(const OutputOptions& options) {
     } else if (options.quiet) {
         set_verbosity(Verbosity::quiet);
     }
-}
-
-std::string format_seconds(std::chrono::nanoseconds duration) {
-    char text[64];
-    const double seconds = std::chrono::duration<double>(duration).count();
-    std::snprintf(text, sizeof text, "%.3g", seconds);
-    if (seconds >= 1000) {
-        std::snprintf(text, sizeof text, "%.0f", seconds);
-    }
-    return std::string(text) + "s";
 }
 
 }  // namespace plock::cli

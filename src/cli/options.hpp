@@ -127,6 +127,4 @@ std::vector<std::string> resolve_command(const std::optional<std::string>& comma
                                          const CommandWords& words);
 void apply_output_options(const OutputOptions& options);
 
-std::string format_seconds(std::chrono::nanoseconds duration);
-
 }  // namespace plock::cli

@@ -4,13 +4,18 @@
 
 #include <sys/sysmacros.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <ctime>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <ostream>
+#include <sstream>
 
-#include "cli/log.hpp"
+#include "cli/describe.hpp"
 #include "cli/exit_code.hpp"
+#include "cli/log.hpp"
+#include "plock/sys/error.hpp"
 
 namespace plock::cli {
 namespace {
@@ -229,23 +234,10 @@ json pid_file_json(const PidFileStatus& status) {
                 {"holder_from_file", status.held() && status.state.pid_from_file}};
 }
 
-// "PID 12 (sleep 9), PID 13 (sh -c ...)": every process holding a slot.
-std::string holders_text(const std::vector<LockHolder>& holders) {
-    if (holders.empty()) {
-        return "a process plock cannot see";
-    }
-    std::string text;
-    for (const LockHolder& holder : holders) {
-        text += (text.empty() ? "" : ", ") + pid_text(holder.pid) + " (" +
-                (holder.command_line.empty() ? std::string("gone") : holder.command_line) + ")";
-    }
-    return text;
-}
-
 void write_semaphore_text(std::ostream& out, const SemaphoreStatus& status) {
     const SemaphoreSpec& spec = status.spec;
     const std::size_t held = status.held_slots();
-    out << "semaphore " << printable(spec.name) << " in " << printable(spec.directory) << ": " << spec.slot_count
+    out << printable(describe_semaphore(spec)) << ": " << spec.slot_count
         << (spec.slot_count == 1 ? " slot, " : " slots, ") << held << " held, " << spec.slot_count - held
         << " free, " << status.state.waiting << " waiting\n";
     const std::size_t width = std::to_string(spec.slot_count - 1).size();
@@ -256,14 +248,14 @@ void write_semaphore_text(std::ostream& out, const SemaphoreStatus& status) {
         if (!slot.regular) {
             out << "unusable: " << printable(slot.path) << " is not a regular file (plock refuses it)\n";
         } else if (slot.held()) {
-            out << "held by " << holders_text(slot.holders) << '\n';
+            out << "held by " << describe_holders(slot.holders) << '\n';
         } else {
             out << "free\n";
         }
     }
     for (const SlotCountRecord& record : status.state.slot_counts) {
         if (record.slot_count != spec.slot_count) {
-            out << "  also in use with -n " << record.slot_count << " by " << holders_text(record.holders) << '\n';
+            out << "  also in use with -n " << record.slot_count << " by " << describe_holders(record.holders) << '\n';
         }
     }
 }
@@ -273,7 +265,7 @@ void write_pid_file_text(std::ostream& out, const PidFileStatus& status) {
     out << printable(status.path) << ": ";
     switch (state.status) {
     case PidFileState::Status::running:
-        out << "running, held by " << holders_text({state.holder})
+        out << "running, held by " << describe_holder(state.holder)
             << (state.pid_from_file ? "" : " (not the PID in the file)") << '\n';
         return;
     case PidFileState::Status::stale:
@@ -287,6 +279,25 @@ void write_pid_file_text(std::ostream& out, const PidFileStatus& status) {
         break;
     }
     out << "absent: nothing is running\n";
+}
+
+int pid_guard_exit_code(PidFileState::Status status) {
+    switch (status) {
+    case PidFileState::Status::running:
+        return exit_code::k_query_running;
+    case PidFileState::Status::stale:
+        return exit_code::k_query_stale;
+    case PidFileState::Status::absent:
+        break;
+    }
+    return exit_code::k_query_not_running;
+}
+
+void flush_standard_output() {
+    std::cout.flush();
+    if (!std::cout) {
+        throw SystemError(Operation::write, "standard output", errno != 0 ? errno : EIO);
+    }
 }
 
 std::string_view redis_kind(RedisLockState::Kind kind) {
@@ -333,7 +344,7 @@ void write_redis_text(std::ostream& out, const RedisStatus& status) {
     const RedisLockState& state = status.state;
     const std::string counter = state.fencing_counter ? std::to_string(*state.fencing_counter) : "none";
     const std::string waiting = state.waiters != 0 ? ", " + std::to_string(state.waiters) + " waiting" : "";
-    out << printable(status.key) << " on " << status.server << ": ";
+    out << printable(describe_redis_lock(status.key, status.server)) << ": ";
     switch (state.kind) {
     case RedisLockState::Kind::free:
         out << "free" << waiting << " (fencing counter " << counter << ")\n";
@@ -392,6 +403,41 @@ void write_status_text(std::ostream& out, const std::vector<StatusEntry>& entrie
     }
 }
 
+int print_status(const std::vector<StatusEntry>& entries, StatusFormat format,
+                 std::chrono::system_clock::time_point now) {
+    switch (format) {
+    case StatusFormat::text:
+        write_status_text(std::cout, entries);
+        break;
+    case StatusFormat::json:
+        std::cout << status_json(entries, now);
+        break;
+    case StatusFormat::none:
+        break;
+    }
+    flush_standard_output();
+    return status_exit_code(entries);
+}
+
+int print_pid_guard_status(const StatusEntry& entry) {
+    if (const auto* error = std::get_if<StatusError>(&entry)) {
+        return error->exit_status;  // logged by the query
+    }
+    const PidFileStatus& status = std::get<PidFileStatus>(entry);
+    if (status.held() && status.state.holder.pid > 0) {
+        std::cout << status.state.holder.pid << '\n';
+    }
+    if (logger().should_log(LogLevel::info)) {
+        std::ostringstream line;
+        write_pid_file_text(line, status);
+        std::string text = line.str();
+        text.pop_back();  // the logger ends the line
+        logger().info("{}", text);
+    }
+    flush_standard_output();
+    return pid_guard_exit_code(status.state.status);
+}
+
 std::string status_json(const std::vector<StatusEntry>& entries, std::chrono::system_clock::time_point now) {
     json locks = json::array();
     for (const StatusEntry& entry : entries) {
@@ -405,26 +451,6 @@ std::string status_json(const std::vector<StatusEntry>& entries, std::chrono::sy
     const json document{{"version", k_json_version}, {"locks", std::move(locks)}};
     // Paths and command lines need not be UTF-8: invalid bytes become U+FFFD.
     return document.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
-}
-
-std::string format_duration(std::chrono::nanoseconds duration) {
-    const double seconds = std::chrono::duration<double>(duration).count();
-    char text[32];
-    if (seconds < 10) {
-        std::snprintf(text, sizeof text, "%.2fs", seconds);
-    } else if (seconds < 60) {
-        std::snprintf(text, sizeof text, "%.1fs", seconds);
-    } else {
-        const auto whole = static_cast<long long>(seconds);
-        if (whole < 3600) {
-            std::snprintf(text, sizeof text, "%lldm%02llds", whole / 60, whole % 60);
-        } else if (whole < 86400) {
-            std::snprintf(text, sizeof text, "%lldh%02lldm", whole / 3600, whole % 3600 / 60);
-        } else {
-            std::snprintf(text, sizeof text, "%lldd%02lldh", whole / 86400, whole % 86400 / 3600);
-        }
-    }
-    return text;
 }
 
 }  // namespace plock::cli

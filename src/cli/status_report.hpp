@@ -1,5 +1,7 @@
 // What `plock status` prints: a report with one entry per lock asked about,
-// rendered as text for people or as one JSON document for programs.
+// rendered as text for people or as one JSON document for programs. The
+// status modes of `plock sem` and `plock pidguard` print the same report
+// (the latter in its LSB form); status_query.hpp makes the entries.
 //
 // Each kind of lock is one alternative of StatusEntry with its own text and
 // JSON rendering in status_report.cpp; std::visit makes the compiler point at
@@ -64,7 +66,18 @@ void write_status_text(std::ostream& out, const std::vector<StatusEntry>& entrie
 std::string status_json(const std::vector<StatusEntry>& entries,
                         std::chrono::system_clock::time_point now);
 
-// "0.25s", "12.3s", "5m07s", "2h03m", "3d04h".
-std::string format_duration(std::chrono::nanoseconds duration);
+enum class StatusFormat { text, json, none };
+
+// The report on standard output, as `format` says, and its exit status
+// (status_exit_code). Throws SystemError when standard output cannot be
+// written.
+int print_status(const std::vector<StatusEntry>& entries, StatusFormat format,
+                 std::chrono::system_clock::time_point now);
+
+// `plock pidguard --status`, the LSB form of a PID file's entry: the PID of
+// the running instance on standard output, the line write_status_text would
+// print at info level, and the answer of exit_code::k_query_table (0
+// running, 1 stale, 3 absent); a StatusError's own exit status.
+int print_pid_guard_status(const StatusEntry& entry);
 
 }  // namespace plock::cli

@@ -49,3 +49,11 @@ TEST_CASE("an unreachable lock service gives 69 and a refused login 77", "[exit_
     CHECK(exit_code_for(SystemError(Operation::authenticate, "x", EACCES)) == exit_code::k_permission);
     CHECK(exit_code_for(SystemError(Operation::authenticate, "x", EPROTO)) == exit_code::k_permission);
 }
+
+TEST_CASE("an exit-status table renders as one line per code with the meanings in one column", "[exit_status]") {
+    const std::string rows = cli::exit_status_rows(exit_code::k_query_table);
+    CHECK(rows == "  0              a live process holds the PID file's lock; its PID is printed\n"
+                  "  1              the PID file exists but no process holds its lock\n"
+                  "  3              there is no PID file\n");
+    CHECK(cli::exit_status_rows(std::span<const exit_code::Entry>{}).empty());
+}

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/describe.hpp"
 #include "cli/status_report.hpp"
 #include "cli/exit_code.hpp"
 

@@ -469,6 +469,78 @@ TEST_CASE("status --sem of a missing directory exits 66 and a bad -n is a usage 
     CHECK(run_plock({"status", "--sem", "a/b", "-n", "2", "--dir", directory.path()}).status == 64);
 }
 
+TEST_CASE("sem --status prints what status --sem prints and exits as it does for a free and a held semaphore", "[status]") {
+    TempDir directory;
+    // A name and a directory that must be escaped to stay one legible line.
+    const std::string place = directory / "d\x1b[31m";
+    REQUIRE(mkdir(place.c_str(), 0700) == 0);
+    const std::string name = "n\xff";
+    const std::vector<std::string> sem_status{"sem", "-n", "2", "--status", "--dir", place, name};
+    const std::vector<std::string> status_sem{"status", "--sem", name, "-n", "2", "--dir", place};
+    const auto same_answer = [&](int expected_status) {
+        const Result sem = run_plock(sem_status);
+        const Result status = run_plock(status_sem);
+        INFO(sem.out << sem.err << status.out << status.err);
+        CHECK(sem.status == expected_status);
+        CHECK(sem.status == status.status);
+        CHECK(sem.out == status.out);
+        CHECK(sem.err == status.err);
+        CHECK_THAT(sem.out, Catch::StartsWith("semaphore n\\xff in " + directory.path() + "/d\\x1b[31m: 2 slots, "));
+    };
+    same_answer(0);
+
+    Gate gate(directory);
+    Process holder = hold_lock({plock_binary(), "sem", "-n", "2", "--dir", place, name, "--"}, gate);
+    same_answer(1);
+    gate.open();
+    CHECK(holder.wait() == 0);
+    same_answer(0);
+}
+
+TEST_CASE("sem --status of a missing directory fails as status --sem does with the same message", "[status]") {
+    TempDir directory;
+    const Result sem = run_plock({"sem", "-n", "2", "--status", "--dir", directory / "nowhere", "s"});
+    const Result status = run_plock({"status", "--sem", "s", "-n", "2", "--dir", directory / "nowhere"});
+    CHECK(sem.status == 66);
+    CHECK(sem.status == status.status);
+    CHECK(sem.out.empty());
+    CHECK(status.out.empty());
+    CHECK(sem.err == status.err);
+}
+
+TEST_CASE("pidguard -v --status logs the line that status --pidfile prints and answers in its own table", "[status]") {
+    TempDir directory;
+    const std::string pidfile = directory / "job.pid";
+    const auto same_line = [&](int guard_status, int report_status) {
+        const Result guard = run_plock({"pidguard", "-v", "--status", pidfile});
+        const Result report = run_plock({"status", "--pidfile", pidfile});
+        INFO(guard.out << guard.err << report.out << report.err);
+        CHECK(guard.status == guard_status);
+        CHECK(report.status == report_status);
+        CHECK_THAT(guard.err, Catch::Contains("plock: " + report.out));
+    };
+    same_line(3, 0);  // absent
+    write_file(pidfile, "31337\n");
+    same_line(1, 0);  // stale
+
+    Gate gate(directory);
+    Process guard = hold_lock({plock_binary(), "pidguard", directory / "held.pid", "--"}, gate);
+    std::string pid;
+    REQUIRE(wait_until([&] {
+        pid = read_file(directory / "held.pid");
+        return !pid.empty() && pid.back() == '\n';
+    }));
+    const Result running = run_plock({"pidguard", "-v", "--status", directory / "held.pid"});
+    const Result report = run_plock({"status", "--pidfile", directory / "held.pid"});
+    INFO(running.err << report.out);
+    CHECK(running.status == 0);
+    CHECK(running.out == pid);
+    CHECK(report.status == 1);
+    CHECK_THAT(running.err, Catch::Contains("plock: " + report.out));
+    gate.open();
+    CHECK(guard.wait() == 0);
+}
+
 TEST_CASE("status --pidfile says running with the PID and command of the guarded command", "[status]") {
     TempDir directory;
     const std::string pidfile = directory / "web.pid";

@@ -7,8 +7,8 @@
 #include <memory>
 
 #include "cli/command_runner.hpp"
-#include "cli/file_lock_report.hpp"
 #include "cli/exit_code.hpp"
+#include "cli/file_lock_report.hpp"
 #include "cli/log.hpp"
 #include "plock/sys/error.hpp"
 #include "plock/sys/signals.hpp"

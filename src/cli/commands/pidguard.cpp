@@ -2,14 +2,17 @@
 // or (--status) say whether such an instance runs, and which PID it has.
 #include <unistd.h>
 
-#include <cstdio>
 #include <memory>
 
 #include "cli/acquire.hpp"
 #include "cli/app.hpp"
 #include "cli/command_runner.hpp"
+#include "cli/describe.hpp"
+#include "cli/exit_status.hpp"
 #include "cli/log.hpp"
 #include "cli/options.hpp"
+#include "cli/status_query.hpp"
+#include "cli/status_report.hpp"
 #include "plock/sys/error.hpp"
 #include "cli/exit_code.hpp"
 #include "plock/pidfile/pid_guard.hpp"
@@ -84,38 +87,16 @@ Settings validate(const PidGuardOptions& options, const CommandWords& words) {
     return settings;
 }
 
-// "PID 1234 (sleep 10)": the process the PID file's lock vouches for,
-// waiting a moment for a guard that is still starting its command.
+// The process the PID file's lock vouches for, waiting a moment for a guard
+// that is still starting its command.
 std::string describe_guard_holder(const PidGuard& guard) {
-    const PidFileState state = guard.holder_state(Clock::now() + k_pid_write_window);
-    if (state.status != PidFileState::Status::running) {
-        return "a process that has just let go of it";
-    }
-    return describe_holder(state.holder);
+    return describe_pid_file_holder(guard.holder_state(Clock::now() + k_pid_write_window));
 }
 
+// `plock pidguard --status`: the entry of `plock status --pidfile PIDFILE`,
+// answered in the LSB form.
 int report_status(const Settings& settings) {
-    const PidFileState state = query_pid_file(settings.path, Clock::now() + k_pid_write_window);
-    switch (state.status) {
-    case PidFileState::Status::running:
-        if (state.holder.pid > 0) {
-            std::printf("%d\n", static_cast<int>(state.holder.pid));
-        }
-        logger().info("{} is held by {}", settings.path, describe_holder(state.holder));
-        return exit_code::k_query_running;
-    case PidFileState::Status::stale:
-        if (state.content.kind == PidFileContent::Kind::pid) {
-            logger().info("{} is stale: it names PID {}, but no process holds its lock",
-                          settings.path, state.content.pid);
-        } else {
-            logger().info("{} is stale: no process holds its lock", settings.path);
-        }
-        return exit_code::k_query_stale;
-    case PidFileState::Status::absent:
-        break;
-    }
-    logger().info("{} does not exist: nothing is running", settings.path);
-    return exit_code::k_query_not_running;
+    return print_pid_guard_status(query_pid_file_status(settings.path));
 }
 
 int run_guarded(const Settings& settings) {
@@ -194,13 +175,7 @@ std::string help_footer() {
         "PLOCK_PIDFILE. Exit status: the command's, 75 when PIDFILE is held, 124 when --time-limit\n"
         "stopped it; see 'plock --help'.\n"
         "With --status:\n";
-    for (const exit_code::Entry& entry : exit_code::k_query_table) {
-        std::string code = "  " + std::to_string(entry.code);
-        code.resize(17, ' ');
-        text += code;
-        text += entry.meaning;
-        text += '\n';
-    }
+    text += exit_status_rows(exit_code::k_query_table);
     text.pop_back();
     return text;
 }

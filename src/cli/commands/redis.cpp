@@ -8,6 +8,7 @@
 #include "cli/command_runner.hpp"
 #include "cli/exit_code.hpp"
 #include "cli/lease_report.hpp"
+#include "cli/describe.hpp"
 #include "cli/log.hpp"
 #include "cli/redis_options.hpp"
 #include "plock/child/child.hpp"
@@ -66,21 +67,13 @@ Settings validate(const RedisOptions& options, const CommandWords& words) {
     return settings;
 }
 
-// "plock:deploy on redis://10.0.0.5:6379"
+// The lock and its holders as describe.hpp words them, from what the lock knows.
 std::string describe(const RedisLock& lock) {
-    return lock.spec().key() + " on " + lock.endpoint().display();
+    return describe_redis_lock(lock.spec().key(), lock.endpoint().display());
 }
 
-// "held by another client, whose lease ends in 12.5s unless renewed"
 std::string describe_holders(const RedisLock& lock) {
-    std::string text = lock.spec().is_semaphore()
-                           ? "all " + std::to_string(lock.spec().permits) + " permits are held"
-                           : "held by another client";
-    if (const auto remaining = lock.holder_remaining()) {
-        text += lock.spec().is_semaphore() ? ", the first lease ends in " : ", whose lease ends in ";
-        text += format_seconds(*remaining) + " unless renewed";
-    }
-    return text;
+    return describe_redis_holders(lock.spec(), lock.holder_remaining());
 }
 
 // Takes the lock as the settings say; an exit status when the run ends here.

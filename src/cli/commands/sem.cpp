@@ -2,15 +2,17 @@
 // runs, or (--status) show who holds the slots.
 #include <unistd.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <memory>
 
 #include "cli/acquire.hpp"
 #include "cli/app.hpp"
 #include "cli/command_runner.hpp"
+#include "cli/describe.hpp"
 #include "cli/log.hpp"
 #include "cli/semaphore_options.hpp"
+#include "cli/status_query.hpp"
+#include "cli/status_report.hpp"
 #include "plock/sys/error.hpp"
 #include "cli/exit_code.hpp"
 #include "plock/sem/semaphore.hpp"
@@ -18,8 +20,6 @@
 namespace plock::cli {
 namespace {
 
-// How many holders a one-line message names before it counts the rest.
-constexpr std::size_t k_holders_named = 3;
 
 struct SemaphoreOptions {
     std::string name;
@@ -64,54 +64,18 @@ Settings validate(const SemaphoreOptions& options, const CommandWords& words) {
     return settings;
 }
 
-std::string describe(const SemaphoreSpec& spec) {
-    return "semaphore " + spec.name + " in " + spec.directory;
-}
+// The short name the messages below use.
+std::string describe(const SemaphoreSpec& spec) { return describe_semaphore(spec); }
 
-// "PID 12 (sleep 9), PID 13 (...) and 2 others": a holder and the
-// commands that inherited its descriptors are all listed.
-std::string describe_holders(const std::vector<LockHolder>& holders) {
-    if (holders.empty()) {
-        return "an unknown process";
-    }
-    std::string text;
-    for (std::size_t index = 0; index < holders.size() && index < k_holders_named; ++index) {
-        text += (text.empty() ? "" : ", ") + describe_holder(holders[index]);
-    }
-    if (holders.size() > k_holders_named) {
-        const std::size_t others = holders.size() - k_holders_named;
-        text += " and " + std::to_string(others) + (others == 1 ? " other" : " others");
-    }
-    return text;
-}
-
-// "slot 0 by PID 12 (sleep 9), slot 1 by PID 13 (...) and 4 more".
+// Who holds the slots now, as cli::describe_slot_holders names them.
 std::string describe_slot_holders(const SemaphoreSpec& spec) {
     SemaphoreState state;
     try {
         state = inspect_semaphore(spec, getpid());
     } catch (const std::exception&) {
-        return "processes plock cannot name";
+        // Only a message is lost: no slot was free.
     }
-    std::string text;
-    std::size_t named = 0;
-    std::size_t others = 0;
-    for (const SlotState& slot : state.slots) {
-        if (!slot.held()) {
-            continue;
-        }
-        if (named == k_holders_named) {
-            ++others;
-            continue;
-        }
-        text += (text.empty() ? "" : ", ") + ("slot " + std::to_string(slot.index) + " by " +
-                                             describe_holders(slot.holders));
-        ++named;
-    }
-    if (others > 0) {
-        text += " and " + std::to_string(others) + " more";
-    }
-    return text.empty() ? "processes plock cannot name" : text;
+    return cli::describe_slot_holders(state);
 }
 
 int report_size_conflict(const SemaphoreSpec& spec, std::size_t other_count) {
@@ -136,38 +100,10 @@ int report_size_conflict(const SemaphoreSpec& spec, std::size_t other_count) {
     return exit_code::k_config;
 }
 
+// `plock sem --status`: the report of `plock status --sem NAME -n N --dir DIR`.
 int print_status(const SemaphoreSpec& spec) {
-    const SemaphoreState state = inspect_semaphore(spec, getpid());
-    std::size_t held = 0;
-    for (const SlotState& slot : state.slots) {
-        held += slot.held() ? 1 : 0;
-    }
-    std::string text = describe(spec) + ": " + std::to_string(spec.slot_count) + " slot" +
-                       (spec.slot_count == 1 ? "" : "s") + ", " + std::to_string(held) + " held, " +
-                       std::to_string(spec.slot_count - held) + " free, " + std::to_string(state.waiting) +
-                       " waiting\n";
-    const std::size_t width = std::to_string(spec.slot_count - 1).size();
-    for (const SlotState& slot : state.slots) {
-        std::string number = std::to_string(slot.index);
-        number.insert(0, width - number.size(), ' ');
-        text += "  slot " + number + "  ";
-        if (!slot.regular) {
-            text += "unusable: " + slot.path + " is not a regular file (plock refuses it)\n";
-        } else if (slot.held()) {
-            text += "held by " + describe_holders(slot.holders) + "\n";
-        } else {
-            text += "free\n";
-        }
-    }
-    for (const SlotCountRecord& record : state.slot_counts) {
-        if (record.slot_count != spec.slot_count) {
-            text += "  also in use with -n " + std::to_string(record.slot_count) + " by " +
-                    describe_holders(record.holders) + "\n";
-        }
-    }
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    std::fflush(stdout);
-    return held == 0 ? 0 : 1;
+    const auto now = std::chrono::system_clock::now();
+    return cli::print_status({query_semaphore(spec)}, StatusFormat::text, now);
 }
 
 int run_semaphore(const Settings& settings) {

@@ -2,20 +2,14 @@
 // file, a lock or semaphore in Redis), who waits for them. It only reads
 // /proc, the PID file and (with read-only commands) Redis: nothing is opened
 // for writing, created or locked.
-#include <unistd.h>
-
-#include <cerrno>
-#include <iostream>
 #include <memory>
 
 #include "cli/app.hpp"
-#include "cli/exit_status.hpp"
-#include "cli/log.hpp"
 #include "cli/redis_options.hpp"
 #include "cli/semaphore_options.hpp"
+#include "cli/status_query.hpp"
 #include "cli/status_report.hpp"
 #include "plock/sys/error.hpp"
-#include "plock/redis/redis_status.hpp"
 
 namespace plock::cli {
 namespace {
@@ -30,57 +24,6 @@ struct StatusOptions {
     bool json = false;
     bool quiet = false;
 };
-
-// One entry per lock, in the order asked; an error is reported on stderr and
-// kept in its place, so that the other locks are still answered.
-std::vector<StatusEntry> query_files(const std::vector<std::string>& paths) {
-    std::vector<StatusEntry> entries;
-    for (const std::string& path : paths) {
-        try {
-            entries.emplace_back(query_file_lock(path));
-        } catch (const SystemError& error) {
-            logger().error("{}", error.what());
-            entries.emplace_back(StatusError{"file", path, error.what(), exit_code_for(error)});
-        }
-    }
-    return entries;
-}
-
-StatusEntry query_semaphore(const SemaphoreSpec& spec) {
-    try {
-        return SemaphoreStatus{spec, inspect_semaphore(spec, getpid())};
-    } catch (const SystemError& error) {
-        logger().error("{}", error.what());
-        return StatusError{"semaphore", spec.name, error.what(), exit_code_for(error)};
-    }
-}
-
-StatusEntry query_pid_file_status(const std::string& path) {
-    try {
-        // As `plock pidguard --status`: a guard that has just taken the file
-        // gets a moment to write its PID.
-        return PidFileStatus{path, query_pid_file(path, Clock::now() + k_pid_write_window)};
-    } catch (const SystemError& error) {
-        logger().error("{}", error.what());
-        return StatusError{"pidfile", path, error.what(), exit_code_for(error)};
-    }
-}
-
-struct RedisTarget {
-    std::string name;
-    RedisEndpoint endpoint;
-    RedisLockSpec spec;
-};
-
-StatusEntry query_redis(const RedisTarget& target) {
-    try {
-        return RedisStatus{target.name, target.spec.key(), target.endpoint.display(),
-                           inspect_redis_lock(target.endpoint, target.spec)};
-    } catch (const SystemError& error) {
-        logger().error("{}", error.what());
-        return StatusError{"redis", target.name, error.what(), exit_code_for(error)};
-    }
-}
 
 // What to look at: exactly one kind of lock per run.
 struct Settings {
@@ -144,17 +87,10 @@ std::vector<StatusEntry> query(const Settings& settings) {
 
 int run_status(const Settings& settings) {
     const auto now = std::chrono::system_clock::now();
-    const std::vector<StatusEntry> entries = query(settings);
-    if (settings.json) {
-        std::cout << status_json(entries, now);
-    } else if (!settings.quiet) {
-        write_status_text(std::cout, entries);
-    }
-    std::cout.flush();
-    if (!std::cout) {
-        throw SystemError(Operation::write, "standard output", errno != 0 ? errno : EIO);
-    }
-    return status_exit_code(entries);
+    const StatusFormat format = settings.json ? StatusFormat::json
+                                : settings.quiet ? StatusFormat::none
+                                                 : StatusFormat::text;
+    return print_status(query(settings), format, now);
 }
 
 void define_options(CLI::App& command, StatusOptions& options) {

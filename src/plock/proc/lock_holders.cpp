@@ -233,15 +233,4 @@ bool signal_lock_holder(pid_t pid, FileIdentity file, int signal) {
     return true;
 }
 
-std::string describe_holder(const LockHolder& holder) {
-    if (holder.pid <= 0) {
-        return "an unknown process";
-    }
-    std::string text = "PID " + std::to_string(holder.pid);
-    if (!holder.command_line.empty()) {
-        text += " (" + holder.command_line + ")";
-    }
-    return text;
-}
-
 }  // namespace plock

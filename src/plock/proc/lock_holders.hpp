@@ -68,7 +68,4 @@ bool process_holds_lock(pid_t pid, FileIdentity file);
 // refused (EPERM).
 bool signal_lock_holder(pid_t pid, FileIdentity file, int signal);
 
-// "PID 1234 (sleep 10)", "PID 1234", or "an unknown process".
-std::string describe_holder(const LockHolder& holder);
-
 }  // namespace plock

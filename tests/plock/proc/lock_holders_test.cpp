@@ -16,6 +16,8 @@
 #include "test_support.hpp"
 
 using namespace plock;
+// The CLI words a holder (the library gives data, not sentences); two tests
+// here check that wording against real holders.
 using namespace std::chrono_literals;
 
 namespace {
@@ -37,7 +39,6 @@ TEST_CASE("a flock holder is named with its PID and command line", "[lock_holder
     REQUIRE(found.holders.size() == 1);
     CHECK(found.holders[0].pid == holder.pid());
     CHECK_THAT(found.holders[0].command_line, Catch::StartsWith("flock " + path));
-    CHECK_THAT(describe_holder(found.holders[0]), Catch::StartsWith("PID " + std::to_string(holder.pid())));
     gate.open();
     CHECK(holder.wait() == 0);
 }
@@ -192,7 +193,7 @@ TEST_CASE("a holder that vanished with its lock between two reads of the table i
     CHECK(reads == 2);
 }
 
-TEST_CASE("a lock whose holder cannot be seen is reported as held by an unknown process", "[lock_holders]") {
+TEST_CASE("a lock whose holder cannot be seen is reported with no PID", "[lock_holders]") {
     test::TempDir directory;
     const std::string path = directory / "hidden.lock";
     test::write_file(path, "");
@@ -201,7 +202,6 @@ TEST_CASE("a lock whose holder cannot be seen is reported as held by an unknown 
     const LockHolders found = find_lock_holders(file, -1, [&] { return std::vector<LockEntry>{entry}; });
     REQUIRE(found.holders.size() == 1);
     CHECK(found.holders[0].pid == -1);
-    CHECK(describe_holder(found.holders[0]) == "an unknown process");
 }
 
 TEST_CASE("a waiter that has gone is not counted and an OFD waiter without a PID is", "[lock_holders]") {
