@@ -20,10 +20,10 @@ int main(int argc, char** argv) {
         cli::prepare_chosen(chosen, invocation);
         return chosen.subcommand->run();
     } catch (const UsageError& error) {
-        cli::logger().error("{}", error.what());
+        cli::logger().error("{}", cli::error_message(error));
         return exit_code::k_usage;
     } catch (const SystemError& error) {
-        cli::logger().error("{}", error.what());
+        cli::logger().error("{}", cli::error_message(error));
         return cli::exit_code_for(error);
     } catch (const std::exception& error) {
         cli::logger().error("internal error: {}", error.what());

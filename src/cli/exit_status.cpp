@@ -8,6 +8,26 @@
 
 namespace plock::cli {
 
+namespace {
+
+std::string with_remedy(const char* message, Remedy remedy) {
+    switch (remedy) {
+    case Remedy::follow_foreign_symlink:
+        return std::string(message) + " (--follow allows it)";
+    case Remedy::give_directory_apart:
+        return std::string(message) + " (use --dir for the directory)";
+    case Remedy::none:
+        break;
+    }
+    return message;
+}
+
+}  // namespace
+
+std::string error_message(const SystemError& error) { return with_remedy(error.what(), error.remedy()); }
+
+std::string error_message(const UsageError& error) { return with_remedy(error.what(), error.remedy()); }
+
 int exit_code_for(const SystemError& error) noexcept {
     const int number = error.error_number();
     if (error.operation() == Operation::execute) {

@@ -1,4 +1,4 @@
-// Mapping errors to plock's exit statuses (src/cli/exit_code.hpp), and the
+// Mapping errors to their messages and plock's exit statuses (src/cli/exit_code.hpp), and the
 // tables of those statuses as --help prints them.
 #pragma once
 
@@ -11,6 +11,11 @@
 namespace plock::cli {
 
 int exit_code_for(const SystemError& error) noexcept;
+
+// The error's one line on stderr: the library's message, and what the user
+// can do about it in the CLI's words (its options).
+std::string error_message(const SystemError& error);
+std::string error_message(const UsageError& error);
 
 // One line per entry, "  75             the lock is busy ...\n": the code in
 // a column of its own, then what it means.

@@ -13,8 +13,8 @@ namespace plock::cli {
 namespace {
 
 StatusError logged_error(std::string type, std::string name, const SystemError& error) {
-    logger().error("{}", error.what());
-    return StatusError{std::move(type), std::move(name), error.what(), exit_code_for(error)};
+    logger().error("{}", error_message(error));
+    return StatusError{std::move(type), std::move(name), error_message(error), exit_code_for(error)};
 }
 
 }  // namespace

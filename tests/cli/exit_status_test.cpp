@@ -57,3 +57,12 @@ TEST_CASE("an exit-status table renders as one line per code with the meanings i
                   "  3              there is no PID file\n");
     CHECK(cli::exit_status_rows(std::span<const exit_code::Entry>{}).empty());
 }
+
+TEST_CASE("the CLI says what can be done about an error in the words of its options", "[exit_status]") {
+    const SystemError symlink(Operation::open, "/tmp/x.lock", ELOOP, "refusing to follow it", Remedy::follow_foreign_symlink);
+    CHECK(cli::error_message(symlink) == "cannot open /tmp/x.lock: refusing to follow it (--follow allows it)");
+    const UsageError name("invalid semaphore name 'a/b'", Remedy::give_directory_apart);
+    CHECK(cli::error_message(name) == "invalid semaphore name 'a/b' (use --dir for the directory)");
+    const SystemError plain(Operation::open, "/x", ENOENT);
+    CHECK(cli::error_message(plain) == plain.what());
+}

@@ -89,7 +89,7 @@ TEST_CASE("bad slot counts and semaphore names exit 64 with a clear message", "[
         {"sem -n 1.5", sem("1.5", "s", {"-c", "MARK"}), exit_code::k_usage, "invalid value '1.5' for -n/--slots"},
         {"sem -n +2", sem("+2", "s", {"-c", "MARK"}), exit_code::k_usage, "invalid value '+2' for -n/--slots"},
         {"sem without -n", {"sem", "--dir", "@", "s", "-c", "MARK"}, exit_code::k_usage, "give it with -n N"},
-        {"sem name with a slash", sem("2", "a/b", {"-c", "MARK"}), exit_code::k_usage, "must not contain '/'"},
+        {"sem name with a slash", sem("2", "a/b", {"-c", "MARK"}), exit_code::k_usage, "must not contain '/' (use --dir for the directory)"},
         {"sem name starting with a dot", sem("2", ".s", {"-c", "MARK"}), exit_code::k_usage, "must not start with '.'"},
         {"sem name ..", sem("2", "..", {"-c", "MARK"}), exit_code::k_usage, "must not start with '.'"},
         {"sem empty name", sem("2", "", {"-c", "MARK"}), exit_code::k_usage, "semaphore name is empty"},
@@ -204,6 +204,7 @@ TEST_CASE("another user's symlink in a sticky directory is refused and --follow 
     REQUIRE(lchown((sticky + "/planted.lock").c_str(), k_nobody, k_nobody) == 0);
 
     check_bad_input({"foreign symlink", {"exec", "@/tmp/job.lock", "-c", "MARK"}, exit_code::k_cannot_open, "is a symbolic link owned by uid 65534"}, directory);
+    check_bad_input({"foreign symlink, the way out", {"exec", "@/tmp/job.lock", "-c", "MARK"}, exit_code::k_cannot_open, "refusing to follow it (--follow allows it)"}, directory);
     check_bad_input({"foreign dangling symlink", {"exec", "@/tmp/planted.lock", "-c", "MARK"}, exit_code::k_cannot_open, "symbolic link"}, directory);
     CHECK(read_file(directory / "victim") == "secret\n");
     CHECK_FALSE(exists(directory / "not-created"));

@@ -181,8 +181,8 @@ void check_semaphore_name(std::string_view name) {
     }
     if (name.find('/') != std::string_view::npos) {
         throw UsageError("invalid semaphore name " + quoted +
-                         ": it names files in the directory, so it must not contain '/' "
-                         "(use --dir for the directory)");
+                         ": it names files in the directory, so it must not contain '/'",
+                         Remedy::give_directory_apart);
     }
     if (name.front() == '.') {
         throw UsageError("invalid semaphore name " + quoted + ": it must not start with '.'");

@@ -38,11 +38,12 @@ std::string compose(Operation operation, const std::string& subject, int error_n
 }  // namespace
 
 SystemError::SystemError(Operation operation, std::string subject, int error_number,
-                         const std::string& explanation)
+                         const std::string& explanation, Remedy remedy)
     : std::runtime_error(compose(operation, subject, error_number, explanation)),
       m_operation(operation),
       m_subject(std::move(subject)),
-      m_error_number(error_number) {}
+      m_error_number(error_number),
+      m_remedy(remedy) {}
 
 void throw_system_error(Operation operation, const std::string& subject, int error_number) {
     throw SystemError(operation, subject, error_number);

@@ -26,27 +26,43 @@ enum class Operation {
     system,        // anything else (fork, threads, signals)
 };
 
+// What the user can do about an error. The library only names it: the
+// words, which name the CLI's options, are the CLI's (cli/exit_status.hpp).
+enum class Remedy {
+    none,
+    follow_foreign_symlink,  // the caller may allow following it
+    give_directory_apart,    // a name that held a directory: give the directory on its own
+};
+
 class SystemError : public std::runtime_error {
 public:
     // The message is "cannot <verb> <subject>: <reason>", where reason is
     // `explanation` when given and strerror(error_number) otherwise.
     SystemError(Operation operation, std::string subject, int error_number,
-                const std::string& explanation = {});
+                const std::string& explanation = {}, Remedy remedy = Remedy::none);
 
     Operation operation() const noexcept { return m_operation; }
     const std::string& subject() const noexcept { return m_subject; }
     int error_number() const noexcept { return m_error_number; }
+    Remedy remedy() const noexcept { return m_remedy; }
 
 private:
     Operation m_operation;
     std::string m_subject;
     int m_error_number;
+    Remedy m_remedy;
 };
 
 // A value the user gave that cannot work (bad name, bad number, ...).
 class UsageError : public std::runtime_error {
 public:
-    using std::runtime_error::runtime_error;
+    explicit UsageError(const std::string& message, Remedy remedy = Remedy::none)
+        : std::runtime_error(message), m_remedy(remedy) {}
+    explicit UsageError(const char* message) : UsageError(std::string(message)) {}
+    Remedy remedy() const noexcept { return m_remedy; }
+
+private:
+    Remedy m_remedy;
 };
 
 [[noreturn]] void throw_system_error(Operation operation, const std::string& subject,

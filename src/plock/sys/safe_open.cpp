@@ -219,7 +219,8 @@ OpenedFile open_lock_target(const std::string& path, const OpenPolicy& policy) {
                                   "it is a symbolic link owned by uid " +
                                       std::to_string(entry.st_uid) +
                                       " in the sticky world-writable directory " +
-                                      split.directory + "; refusing to follow it (--follow allows it)");
+                                      split.directory + "; refusing to follow it",
+                                  Remedy::follow_foreign_symlink);
             }
             struct stat target {};
             if (fstatat(directory.get(), name, &target, 0) != 0) {
