@@ -105,12 +105,16 @@ CommandSettings parse_command_settings(const CommandOptions& options, const Comm
     return settings;
 }
 
+CLI::Option* add_quiet_option(CLI::App& command, bool& quiet) {
+    return command.add_flag("-q,--quiet", quiet,
+                            "Print nothing but errors: no conflict, timeout or status messages (the exit status "
+                            "answers)");
+}
+
 void add_output_options(CLI::App& command, OutputOptions& options) {
     auto* verbose = command.add_flag("-v,--verbose", options.verbose,
                                      "Say when plock waits, for how long, and who holds the lock");
-    auto* quiet = command.add_flag("-q,--quiet", options.quiet,
-                                   "Print nothing but errors (no conflict or timeout messages)");
-    verbose->excludes(quiet);
+    verbose->excludes(add_quiet_option(command, options.quiet));
 }
 
 std::chrono::nanoseconds parse_seconds(const std::string& option, const std::string& text) {

@@ -59,6 +59,9 @@ void add_wait_options(CLI::App& command, WaitOptions& options,
                       NonblockSpelling spelling = NonblockSpelling::short_and_long);
 void add_conflict_exit_option(CLI::App& command, std::optional<std::string>& code);
 void add_output_options(CLI::App& command, OutputOptions& options);
+// -q/--quiet alone, for plock status (whose answer is its report): print
+// nothing but errors. Returns the option, for exclusions.
+CLI::Option* add_quiet_option(CLI::App& command, bool& quiet);
 // --time-limit SECONDS and --grace SECONDS; `grace_help` says what else
 // --grace applies to in that subcommand.
 void add_stop_options(CLI::App& command, StopOptions& options, const std::string& grace_help);

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "cli/app.hpp"
+#include "cli/log.hpp"
 #include "cli/redis_options.hpp"
 #include "cli/semaphore_options.hpp"
 #include "cli/status_query.hpp"
@@ -55,6 +56,9 @@ Settings validate(const StatusOptions& options, const CommandWords& words) {
     Settings settings;
     settings.json = options.json;
     settings.quiet = options.quiet;
+    if (settings.quiet) {
+        set_verbosity(Verbosity::quiet);
+    }
     if (options.redis) {
         settings.redis =
             RedisTarget{*options.redis, redis_endpoint(options.server), redis_lock_spec(*options.redis, options.server)};
@@ -115,9 +119,7 @@ void define_options(CLI::App& command, StatusOptions& options) {
     add_redis_server_options(command, options.server);
     auto* json = command.add_flag("--json", options.json,
                                   "Print one JSON document (schema in plock(1), STATUS JSON)");
-    auto* quiet = command.add_flag("-q,--quiet", options.quiet,
-                                   "Print nothing: the exit status answers (errors still go to stderr)");
-    json->excludes(quiet);
+    json->excludes(add_quiet_option(command, options.quiet));
     command.footer(
         "Usage: plock status [--json | -q] PATH...\n"
         "       plock status [--json | -q] --sem NAME -n N [--dir DIR]\n"
