@@ -32,45 +32,42 @@ std::string WaitPolicy::describe() const {
     return timeout ? "timeout " + format_seconds(*timeout) : std::string("no timeout");
 }
 
+CLI::Option* add_text_option(CLI::App& command, const std::string& names, std::optional<std::string>& target,
+                             const std::string& help, const std::string& value_name) {
+    return command
+        .add_option_function<std::string>(
+            names, [&target](const std::string& text) { target = text; }, help)
+        ->option_text(value_name);
+}
+
 void add_wait_options(CLI::App& command, WaitOptions& options, NonblockSpelling spelling) {
     const char* names = spelling == NonblockSpelling::short_and_long ? "-n,--nonblock" : "--nonblock";
     auto* nonblock = command.add_flag(names, options.nonblock,
                                       "Fail at once (status 75, see -E) if the lock is busy");
-    auto* timeout = command
-                        .add_option_function<std::string>(
-                            "-w,--timeout", [&options](const std::string& text) { options.timeout = text; },
-                            "Give up after SECONDS (fractions allowed; 0 = --nonblock)")
-                        ->option_text("SECONDS");
+    auto* timeout = add_text_option(command, "-w,--timeout", options.timeout,
+                                    "Give up after SECONDS (fractions allowed; 0 = --nonblock)", "SECONDS");
     nonblock->excludes(timeout);
 }
 
 void add_stop_options(CLI::App& command, StopOptions& options, const std::string& grace_help) {
-    command
-        .add_option_function<std::string>(
-            "--time-limit", [&options](const std::string& text) { options.time_limit = text; },
-            "Stop the command and every process it started if it runs longer than SECONDS "
-            "(SIGTERM, SIGKILL after --grace), then exit 124")
-        ->option_text("SECONDS");
-    command
-        .add_option_function<std::string>(
-            "--grace", [&options](const std::string& text) { options.grace = text; },
-            "When plock stops the command" + grace_help +
-                ": how long after SIGTERM it sends SIGKILL (default 10)")
-        ->option_text("SECONDS");
+    add_text_option(command, "--time-limit", options.time_limit,
+                    "Stop the command and every process it started if it runs longer than SECONDS "
+                    "(SIGTERM, SIGKILL after --grace), then exit 124",
+                    "SECONDS");
+    add_text_option(command, "--grace", options.grace,
+                    "When plock stops the command" + grace_help +
+                        ": how long after SIGTERM it sends SIGKILL (default 10)",
+                    "SECONDS");
 }
 
 void add_conflict_exit_option(CLI::App& command, std::optional<std::string>& code) {
-    command.add_option_function<std::string>(
-               "-E,--conflict-exit-code", [&code](const std::string& text) { code = text; },
-                       "Exit status when the lock is busy or the wait times out (0-255, default 75)")
-        ->option_text("CODE");
+    add_text_option(command, "-E,--conflict-exit-code", code,
+                    "Exit status when the lock is busy or the wait times out (0-255, default 75)", "CODE");
 }
 
 void add_command_options(CLI::App& command, CommandOptions& options, const CommandGroup& group) {
-    command.add_option_function<std::string>(
-               "-c,--command", [&options](const std::string& text) { options.command_string = text; },
-               "Run STRING with /bin/sh -c instead of a command after --")
-        ->option_text("STRING");
+    add_text_option(command, "-c,--command", options.command_string,
+                    "Run STRING with /bin/sh -c instead of a command after --", "STRING");
     if (group.close_help) {
         command.add_flag("-o,--close", options.close, group.close_help);
     }

@@ -55,6 +55,11 @@ struct StopPolicy {
 // something else (`plock sem -n N`), which has the long form only.
 enum class NonblockSpelling { short_and_long, long_only };
 
+// An option whose value is kept as typed, for one of the parsers below to
+// check in one step with the others: `target` is set only when it is given.
+CLI::Option* add_text_option(CLI::App& command, const std::string& names, std::optional<std::string>& target,
+                             const std::string& help, const std::string& value_name);
+
 void add_wait_options(CLI::App& command, WaitOptions& options,
                       NonblockSpelling spelling = NonblockSpelling::short_and_long);
 void add_conflict_exit_option(CLI::App& command, std::optional<std::string>& code);

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "cli/options.hpp"
 #include "plock/sys/error.hpp"
 #include "plock/sys/fd.hpp"
 
@@ -65,19 +66,14 @@ std::string read_password_file(const std::string& path) {
 }  // namespace
 
 void add_redis_server_options(CLI::App& command, RedisServerOptions& options) {
-    const auto text_option = [&](const char* name, std::optional<std::string>& target, const char* help) {
-        return command.add_option_function<std::string>(
-            name, [&target](const std::string& text) { target = text; }, help);
-    };
-    text_option("--url", options.url,
-                "The server: redis://[USER[:PASSWORD]@]HOST[:PORT][/DB] or unix:///PATH[?db=DB] "
-                "(default: $PLOCK_REDIS_URL, or redis://127.0.0.1:6379)")
-        ->option_text("URL");
-    text_option("--password-file", options.password_file,
-                "Read the password from FILE (default: $PLOCK_REDIS_PASSWORD, or the URL's)")
-        ->option_text("FILE");
-    text_option("--key-prefix", options.key_prefix, "Prefix of the Redis keys (default: plock:)")
-        ->option_text("PREFIX");
+    add_text_option(command, "--url", options.url,
+                    "The server: redis://[USER[:PASSWORD]@]HOST[:PORT][/DB] or unix:///PATH[?db=DB] "
+                    "(default: $PLOCK_REDIS_URL, or redis://127.0.0.1:6379)",
+                    "URL");
+    add_text_option(command, "--password-file", options.password_file,
+                    "Read the password from FILE (default: $PLOCK_REDIS_PASSWORD, or the URL's)", "FILE");
+    add_text_option(command, "--key-prefix", options.key_prefix, "Prefix of the Redis keys (default: plock:)",
+                    "PREFIX");
 }
 
 RedisEndpoint redis_endpoint(const RedisServerOptions& options) {

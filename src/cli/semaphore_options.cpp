@@ -30,16 +30,12 @@ std::string default_directory() {
 }  // namespace
 
 void add_semaphore_location_options(CLI::App& command, SemaphoreLocationOptions& options) {
-    command
-        .add_option_function<std::string>(
-            "-n,--slots", [&options](const std::string& text) { options.slot_count = text; },
-            "How many processes may hold the semaphore at once (1 to 1024); every user must give the same N")
-        ->option_text("N");
-    command
-        .add_option_function<std::string>(
-            "--dir", [&options](const std::string& text) { options.directory = text; },
-            "Where the slot files are (default: $TMPDIR, else /tmp, as portalocker)")
-        ->option_text("DIR");
+    add_text_option(
+        command, "-n,--slots", options.slot_count,
+        "How many processes may hold the semaphore at once (1 to 1024); every user must give the same N",
+        "N");
+    add_text_option(command, "--dir", options.directory,
+                    "Where the slot files are (default: $TMPDIR, else /tmp, as portalocker)", "DIR");
 }
 
 SemaphoreSpec semaphore_spec(const std::string& name, const SemaphoreLocationOptions& options) {

@@ -142,17 +142,12 @@ int run_redis_command(const Settings& settings) {
 void define_options(CLI::App& command, RedisOptions& options) {
     command.add_option("NAME", options.name, "The lock's name; its Redis key is PREFIX+NAME")->required();
     add_redis_server_options(command, options.server);
-    const auto text_option = [&](const char* name, std::optional<std::string>& target, const char* help) {
-        return command.add_option_function<std::string>(
-            name, [&target](const std::string& text) { target = text; }, help);
-    };
-    text_option("--lease", options.lease,
-                "Lease in SECONDS (default 30, at least 1), renewed every third of it while the "
-                "command runs")
-        ->option_text("SECONDS");
-    text_option("--permits", options.permits,
-                "Let up to N holders run at once: a semaphore (default 1: a lock)")
-        ->option_text("N");
+    add_text_option(command, "--lease", options.lease,
+                    "Lease in SECONDS (default 30, at least 1), renewed every third of it while the "
+                    "command runs",
+                    "SECONDS");
+    add_text_option(command, "--permits", options.permits,
+                    "Let up to N holders run at once: a semaphore (default 1: a lock)", "N");
     add_wait_options(command, options.wait);
     add_conflict_exit_option(command, options.conflict_exit_code);
     add_command_options(command, options.command,

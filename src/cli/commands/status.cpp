@@ -99,23 +99,20 @@ int run_status(const Settings& settings) {
 
 void define_options(CLI::App& command, StatusOptions& options) {
     command.add_option("PATH", options.paths, "Lock files to look at (never created, opened or locked)");
-    command
-        .add_option_function<std::string>(
-            "--sem", [&options](const std::string& text) { options.semaphore = text; },
-            "Instead of PATH...: show the slots of the semaphore NAME (as plock sem), each free or held by whom")
-        ->option_text("NAME");
+    add_text_option(
+        command, "--sem", options.semaphore,
+        "Instead of PATH...: show the slots of the semaphore NAME (as plock sem), each free or held by whom",
+        "NAME");
     add_semaphore_location_options(command, options.location);
-    command
-        .add_option_function<std::string>(
-            "--pidfile", [&options](const std::string& text) { options.pid_file = text; },
-            "Instead of PATH...: show the PID file as plock pidguard sees it (running, stale or absent)")
-        ->option_text("PIDFILE");
-    command
-        .add_option_function<std::string>(
-            "--redis", [&options](const std::string& text) { options.redis = text; },
-            "Instead of PATH...: show the lock or semaphore NAME kept in Redis (as plock redis): holder "
-            "tokens, remaining leases, fencing counter; read-only")
-        ->option_text("NAME");
+    add_text_option(
+        command, "--pidfile", options.pid_file,
+        "Instead of PATH...: show the PID file as plock pidguard sees it (running, stale or absent)",
+        "PIDFILE");
+    add_text_option(
+        command, "--redis", options.redis,
+        "Instead of PATH...: show the lock or semaphore NAME kept in Redis (as plock redis): holder "
+        "tokens, remaining leases, fencing counter; read-only",
+        "NAME");
     add_redis_server_options(command, options.server);
     auto* json = command.add_flag("--json", options.json,
                                   "Print one JSON document (schema in plock(1), STATUS JSON)");
