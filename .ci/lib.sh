@@ -52,7 +52,11 @@ build() {
         shift
     done
     [ $# -gt 0 ] && shift
-    cmake -S "$source_dir" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${configure[@]}" >/dev/null
+    # Ninja for a new build directory; one configured before (by hand, with
+    # make, say) keeps its generator, which CMake refuses to change.
+    local generator=(-G Ninja)
+    [ -f "$build_dir/CMakeCache.txt" ] && generator=()
+    cmake -S "$source_dir" -B "$build_dir" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${configure[@]}" >/dev/null
     cmake --build "$build_dir" "$@"
 }
 
