@@ -28,6 +28,9 @@ std::string exit_status_footer() {
 const SubcommandEntry k_subcommands[] = {
     {"exec", "Run a command while holding a lock on LOCKFILE, waiting for it if needed", make_exec_command},
     {"try", "Run a command if LOCKFILE's lock is free, never waiting; or only test the lock", make_try_command},
+    {"lock", "Take the lock on the open file behind descriptor FD of the calling shell, and keep it there",
+     make_lock_command},
+    {"unlock", "Let go of the lock on the open file behind descriptor FD", make_unlock_command},
     {"sem", "Run a command while holding one of N slots of a counting semaphore NAME", make_sem_command},
     {"pidguard", "Run a command as the single instance that PIDFILE guards, or report on it",
      make_pidguard_command},

@@ -107,6 +107,8 @@ void prepare_chosen(const ChosenSubcommand& chosen, const Invocation& invocation
 // The subcommands' makers, one file each under commands/.
 std::unique_ptr<Subcommand> make_exec_command();
 std::unique_ptr<Subcommand> make_try_command();
+std::unique_ptr<Subcommand> make_lock_command();
+std::unique_ptr<Subcommand> make_unlock_command();
 std::unique_ptr<Subcommand> make_sem_command();
 std::unique_ptr<Subcommand> make_pidguard_command();
 std::unique_ptr<Subcommand> make_redis_command();

@@ -4,6 +4,8 @@
 
 #include <unistd.h>
 
+#include <climits>
+
 #include <memory>
 
 #include "cli/command_runner.hpp"
@@ -25,7 +27,8 @@ struct Settings {
 struct FileLockOptions {
     FileLockRole role = FileLockRole::exec;
     const char* footer = "";
-    std::string path;
+    std::optional<std::string> path;
+    std::optional<std::string> descriptor;  // --fd FD, or plock lock's FD
     bool exclusive = false;
     bool shared = false;
     WaitOptions wait;
@@ -50,11 +53,21 @@ Settings validate(const FileLockOptions& options, const CommandWords& words) {
     apply_output_options(options.output);
     const FileLockRole role = options.role;
     Settings settings;
-    if (options.path.empty()) {
-        throw UsageError("the lock file name is empty");
-    }
     FileLockRequest& request = settings.lock.request;
-    request.path = options.path;
+    if (options.path && options.descriptor) {
+        throw UsageError("give LOCKFILE or --fd FD, not both");
+    }
+    if (options.descriptor) {
+        const char* option = role == FileLockRole::lock_ ? "FD" : "--fd";
+        request.descriptor = static_cast<int>(parse_integer(option, *options.descriptor, 0, INT_MAX));
+        request.path = describe_descriptor(*request.descriptor);
+    } else if (!options.path) {
+        throw UsageError("no lock file given: name LOCKFILE, or give --fd FD for a descriptor the caller opened");
+    } else if (options.path->empty()) {
+        throw UsageError("the lock file name is empty");
+    } else {
+        request.path = *options.path;
+    }
     request.mode = options.shared ? LockMode::shared : LockMode::exclusive;
     request.method = parse_method(options.method);
     request.open_policy.follow_foreign_symlinks = options.follow;
@@ -63,11 +76,21 @@ Settings validate(const FileLockOptions& options, const CommandWords& words) {
         settings.lock.wait.nonblocking = true;
     }
     settings.lock.conflict_exit_code = parse_conflict_exit_code(options.conflict_exit_code);
+    if (role == FileLockRole::lock_) {
+        if (words) {
+            throw UsageError("plock lock runs no command: it takes the lock on FD and exits, and the lock "
+                             "stays with the descriptor (use plock exec --fd FD -- COMMAND to run one)");
+        }
+        return settings;
+    }
     CommandRules rules;
     if (role == FileLockRole::try_) {
         rules.missing = "";
     }
     settings.command = parse_command_settings(options.command, words, rules);
+    if (request.descriptor && settings.command.argv.empty()) {
+        throw UsageError("plock try --fd needs a command: to take the lock on a descriptor, use plock lock -n FD");
+    }
     settings.lock.quiet_conflict = role == FileLockRole::try_ && settings.command.argv.empty();
     return settings;
 }
@@ -82,7 +105,13 @@ int run(const Settings& settings) {
         return *status;
     }
     const TakenFileLock& held = std::get<TakenFileLock>(taken);
-    const std::string& path = settings.lock.request.path;
+    const FileLockRequest& request = settings.lock.request;
+    const std::string& path = request.path;
+    if (request.descriptor && settings.command.argv.empty()) {
+        // plock lock FD: the lock stays with the caller's open file description.
+        logger().debug("locked {}", path);
+        return exit_code::k_success;
+    }
     if (settings.command.argv.empty()) {
         logger().info("{} is free", path);
         return exit_code::k_success;  // `plock try LOCKFILE`: the lock goes with the descriptor
@@ -95,40 +124,57 @@ int run(const Settings& settings) {
     } else if (!held.inherited) {
         lock_fds.push_back(held.lock.fd());
     }
-    const RunRequest request = launch_request(
+    const RunRequest run_request = launch_request(
         settings.command,
-        {{"PLOCK_FILE", absolute_path(path)}, {"PLOCK_MODE", std::string(to_string(settings.lock.request.mode))}},
+        {{"PLOCK_FILE", request.descriptor ? descriptor_target(*request.descriptor) : absolute_path(path)},
+         {"PLOCK_MODE", std::string(to_string(request.mode))}},
         lock_fds, mask.previous());
-    return run_command(request);
+    return run_command(run_request);
 }
 
 void define_options(CLI::App& command, FileLockOptions& options) {
     command.footer(options.footer);
-    command.add_option("LOCKFILE", options.path, "The file to lock; created if missing, never truncated")
-        ->required();
+    const bool runs_command = options.role != FileLockRole::lock_;
+    if (runs_command) {
+        add_text_option(command, "LOCKFILE", options.path,
+                        "The file to lock; created if missing, never truncated", "LOCKFILE");
+        add_text_option(command, "--fd", options.descriptor,
+                        "Instead of LOCKFILE: lock the open file behind descriptor FD, which the caller "
+                        "opened (exec 9>FILE); the lock stays with it after plock exits",
+                        "FD");
+    } else {
+        add_text_option(command, "FD", options.descriptor,
+                        "The descriptor, opened by the caller (exec 9>FILE), whose open file takes the lock",
+                        "FD")
+            ->required();
+    }
     auto* exclusive = command.add_flag("-x,--exclusive", options.exclusive,
                                        "Take an exclusive lock (the default)");
     auto* shared = command.add_flag("-s,--shared", options.shared,
                                     "Take a shared lock: other shared holders may run at once");
     exclusive->excludes(shared);
-    if (options.role == FileLockRole::exec) {
+    if (options.role != FileLockRole::try_) {
         add_wait_options(command, options.wait);
     }
     add_conflict_exit_option(command, options.conflict_exit_code);
-    add_command_options(command, options.command,
-                        {"Do not pass the lock to the command, so that processes it leaves behind "
-                         "do not hold it; if plock dies, the command and every process it started are "
-                         "killed before the lock is let go",
-                         "Replace plock with the command, which inherits the lock (no parent process "
-                         "stays behind)",
-                         " (--time-limit)"});
+    if (runs_command) {
+        add_command_options(command, options.command,
+                            {"Do not pass the lock to the command, so that processes it leaves behind "
+                             "do not hold it; if plock dies, the command and every process it started are "
+                             "killed before the lock is let go",
+                             "Replace plock with the command, which inherits the lock (no parent process "
+                             "stays behind)",
+                             " (--time-limit)"});
+    }
     command.add_option("--method", options.method,
                        "flock (default: shares locks with flock(1) and portalocker) or ofd "
                        "(open file description locks: shares locks with fcntl/lockf users, works on NFS)")
         ->option_text("METHOD");
-    command.add_flag("--follow", options.follow,
-                     "Follow LOCKFILE even if it is another user's symbolic link in a sticky "
-                     "world-writable directory such as /tmp");
+    if (runs_command) {
+        command.add_flag("--follow", options.follow,
+                         "Follow LOCKFILE even if it is another user's symbolic link in a sticky "
+                         "world-writable directory such as /tmp");
+    }
     add_output_options(command, options.output);
 }
 

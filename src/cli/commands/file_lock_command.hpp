@@ -1,6 +1,7 @@
-// What `plock exec` and `plock try` share: their options and the run
-// "open the lock file, take the lock (or find we hold it already), run the
-// command, return its status"; exec.cpp and try.cpp add their help.
+// What `plock exec`, `plock try` and `plock lock` share: their options and
+// the run "open the lock file (or take the caller's descriptor), take the
+// lock (or find we hold it already), run the command, return its status";
+// exec.cpp, try.cpp and lock.cpp add their help.
 #pragma once
 
 #include <memory>
@@ -10,11 +11,12 @@
 namespace plock::cli {
 
 enum class FileLockRole {
-    exec,  // waits unless told not to; needs a command
-    try_,  // never waits; without a command it only tests the lock
+    exec,   // waits unless told not to; needs a command
+    try_,   // never waits; without a command it only tests the lock
+    lock_,  // plock lock FD: takes the lock on a descriptor of the caller, runs nothing
 };
 
-// `plock exec` or `plock try`, with its help footer.
+// `plock exec`, `plock try` or `plock lock`, with its help footer.
 std::unique_ptr<Subcommand> make_file_lock_command(FileLockRole role, const char* footer);
 
 }  // namespace plock::cli

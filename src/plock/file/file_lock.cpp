@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "plock/sys/error.hpp"
 
@@ -19,6 +20,63 @@ std::string_view to_string(LockMethod method) noexcept {
 
 FileLock FileLock::open(const std::string& path, LockMethod method, const OpenPolicy& policy) {
     return FileLock(path, method, open_lock_target(path, policy), policy);
+}
+
+namespace {
+
+// The descriptor's own file, or an error naming it: a closed descriptor is
+// the caller's mistake, told as "cannot open descriptor 9".
+struct stat descriptor_status(int fd) {
+    struct stat status {};
+    if (fd < 0 || fstat(fd, &status) != 0) {
+        throw SystemError(Operation::open, "descriptor " + std::to_string(fd), fd < 0 ? EBADF : errno,
+                          "it is not an open descriptor of this process");
+    }
+    return status;
+}
+
+}  // namespace
+
+std::string descriptor_target(int fd) {
+    char target[4096];
+    const std::string link = "/proc/self/fd/" + std::to_string(fd);
+    const ssize_t length = readlink(link.c_str(), target, sizeof target);
+    return length > 0 && static_cast<std::size_t>(length) < sizeof target
+               ? std::string(target, static_cast<std::size_t>(length))
+               : std::string();
+}
+
+std::string describe_descriptor(int fd) {
+    const std::string target = descriptor_target(fd);
+    return "descriptor " + std::to_string(fd) + (target.empty() ? "" : " (" + target + ")");
+}
+
+FileLock FileLock::of_descriptor(int fd, LockMethod method) {
+    const struct stat status = descriptor_status(fd);
+    OpenedFile file;
+    file.fd = UniqueFd(fcntl(fd, F_DUPFD_CLOEXEC, 3));
+    if (!file.fd) {
+        throw SystemError(Operation::open, "descriptor " + std::to_string(fd), errno);
+    }
+    const int access = fcntl(fd, F_GETFL);
+    file.writable = access >= 0 && (access & O_ACCMODE) != O_RDONLY;
+    file.status = status;
+    FileLock lock(describe_descriptor(fd), method, std::move(file));
+    lock.m_descriptor = true;
+    return lock;
+}
+
+void unlock_descriptor(int fd) {
+    descriptor_status(fd);
+    if (::flock(fd, LOCK_UN) != 0 && errno != EINVAL) {
+        throw SystemError(Operation::lock, describe_descriptor(fd), errno);
+    }
+    struct flock range {};
+    range.l_type = F_UNLCK;
+    range.l_whence = SEEK_SET;
+    if (fcntl(fd, F_OFD_SETLK, &range) != 0 && errno != EINVAL) {
+        throw SystemError(Operation::lock, describe_descriptor(fd), errno);
+    }
 }
 
 FileLock::FileLock(std::string path, LockMethod method, OpenedFile file, const OpenPolicy& policy)
@@ -121,6 +179,9 @@ void FileLock::release() {
 }
 
 bool FileLock::reopen_if_replaced() {
+    if (m_descriptor) {
+        return false;
+    }
     struct stat now {};
     const int flags = m_policy.refuse_symlinks ? AT_SYMLINK_NOFOLLOW : 0;
     if (fstatat(AT_FDCWD, m_path.c_str(), &now, flags) == 0) {

@@ -36,6 +36,14 @@ public:
     // Opens (creating if needed) the lock file; does not lock it yet.
     static FileLock open(const std::string& path, LockMethod method,
                          const OpenPolicy& policy = {});
+    // The shell's idiom (exec 9>FILE; plock lock 9): a lock on the open file
+    // description behind descriptor `fd` of this process, which the process
+    // that gave it to us shares, so the lock outlasts us until every
+    // descriptor of that description is closed. Works through a close-on-exec
+    // duplicate; the path is "descriptor N (FILE)", and there is nothing to
+    // re-open (reopen_if_replaced() is false). Throws SystemError naming the
+    // descriptor when it is not open.
+    static FileLock of_descriptor(int fd, LockMethod method);
     // Adopts an already opened file (`policy`: how to open it again).
     FileLock(std::string path, LockMethod method, OpenedFile file, const OpenPolicy& policy = {});
 
@@ -91,6 +99,18 @@ private:
     bool m_created = false;
     bool m_held = false;
     LockMode m_mode = LockMode::exclusive;
+    bool m_descriptor = false;  // of_descriptor(): no path to re-open
 };
+
+// The file that descriptor `fd` of this process refers to, as
+// /proc/self/fd says; empty when it cannot be told.
+std::string descriptor_target(int fd);
+// "descriptor 9 (/var/lock/job.lock)": how messages name a descriptor.
+std::string describe_descriptor(int fd);
+
+// Lets go of every lock, flock(2) and open file description lock alike, that
+// the open file description behind `fd` holds (plock unlock FD). Throws
+// SystemError naming the descriptor when it is not open.
+void unlock_descriptor(int fd);
 
 }  // namespace plock

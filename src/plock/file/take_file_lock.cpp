@@ -28,7 +28,8 @@ TakenFileLock outcome(FileLock lock, const AcquireResult& result) {
 
 TakenFileLock take_file_lock(const FileLockRequest& request, const WaitPlan& plan, const SignalSet& stop_signals,
                              const BeforeFileLockWait& before_wait, const OnReplacedFile& on_replaced) {
-    FileLock lock = FileLock::open(request.path, request.method, request.open_policy);
+    FileLock lock = request.descriptor ? FileLock::of_descriptor(*request.descriptor, request.method)
+                                       : FileLock::open(request.path, request.method, request.open_policy);
     std::optional<InheritedLock> inherited;
     bool first_attempt = true;
     // An attempt: the lock, or (the first time) one this process holds

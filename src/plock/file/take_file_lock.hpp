@@ -18,7 +18,10 @@
 namespace plock {
 
 struct FileLockRequest {
-    std::string path;
+    std::string path;  // how messages name the lock ("descriptor 9 (...)" for one)
+    // Lock the open file description behind this descriptor instead of
+    // opening `path` (FileLock::of_descriptor).
+    std::optional<int> descriptor;
     LockMode mode = LockMode::exclusive;
     LockMethod method = LockMethod::flock;
     OpenPolicy open_policy;
