@@ -2,6 +2,10 @@
 # and the results table. Nothing here installs anything: a missing tool is
 # named, and its rows are skipped.
 set -euo pipefail
+# A step that fails says where, instead of ending the run without a word
+# (set -e alone is silent); -E: also inside functions and substitutions.
+set -E
+trap 'bench_status=$?; echo "  ${0##*/}: line $LINENO: \"$BASH_COMMAND\" failed (exit $bench_status)" >&2' ERR
 
 bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source_dir=$(dirname "$bench_dir")
