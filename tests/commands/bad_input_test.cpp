@@ -36,7 +36,7 @@ TEST_CASE("bad options and values and arguments exit 64 with a clear message", "
         {"--no-fork with --close", {"exec", "--no-fork", "-o", "@/existing.lock", "-c", "MARK"}, exit_code::k_usage, "--no-fork"},
         {"verbose and quiet", {"exec", "-v", "-q", "@/existing.lock", "-c", "MARK"}, exit_code::k_usage, "quiet"},
         {"no subcommand", {}, exit_code::k_usage, "subcommand is required"},
-        {"unknown subcommand", {"lock", "@/existing.lock"}, exit_code::k_usage, "lock"},
+        {"unknown subcommand", {"lok", "@/existing.lock"}, exit_code::k_usage, "unknown subcommand 'lok'"},
         {"try has no -w", {"try", "-w", "1", "@/existing.lock"}, exit_code::k_usage, "-w"},
     };
     check_bad_inputs(cases, directory);
@@ -441,4 +441,27 @@ TEST_CASE("bad option values of sem and pidguard and try exit 64 naming the valu
     };
     check_bad_inputs(cases, directory);
     CHECK(read_file(directory / "file") == "keep me\n");
+}
+
+TEST_CASE("bad descriptors for plock lock and unlock and --fd exit with a clear message", "[bad_input]") {
+    TempDir directory;
+    write_file(directory / "existing.lock", "keep me\n");
+    // Descriptor 9 is not open in plock (the test runner opens everything close-on-exec).
+    const std::vector<BadInput> cases{
+        {"lock of a closed descriptor", {"lock", "9"}, exit_code::k_cannot_open, "cannot open descriptor 9: it is not an open descriptor"},
+        {"unlock of a closed descriptor", {"unlock", "9"}, exit_code::k_cannot_open, "cannot open descriptor 9"},
+        {"exec --fd of a closed descriptor", {"exec", "--fd", "9", "-c", "MARK"}, exit_code::k_cannot_open, "descriptor 9"},
+        {"lock of a word", {"lock", "nine"}, exit_code::k_usage, "invalid value 'nine' for FD: expected a number from 0 to 2147483647"},
+        {"lock of a negative descriptor", {"lock", "-1"}, exit_code::k_usage, "-1"},
+        {"lock without a descriptor", {"lock"}, exit_code::k_usage, "FD is required"},
+        {"lock with a command", {"lock", "0", "--", "sh", "-c", "MARK"}, exit_code::k_usage, "plock lock runs no command"},
+        {"unlock with a command", {"unlock", "0", "--", "sh", "-c", "MARK"}, exit_code::k_usage, "plock unlock runs no command"},
+        {"--fd and LOCKFILE", {"exec", "--fd", "0", "@/existing.lock", "-c", "MARK"}, exit_code::k_usage, "give LOCKFILE or --fd FD, not both"},
+        {"neither --fd nor LOCKFILE", {"exec", "-c", "MARK"}, exit_code::k_usage, "no lock file given"},
+        {"try --fd without a command", {"try", "--fd", "0"}, exit_code::k_usage, "plock try --fd needs a command"},
+        {"--fd of a word", {"exec", "--fd", "x", "-c", "MARK"}, exit_code::k_usage, "invalid value 'x' for --fd"},
+        {"lock has no --follow", {"lock", "--follow", "0"}, exit_code::k_usage, "--follow"},
+    };
+    check_bad_inputs(cases, directory);
+    CHECK(read_file(directory / "existing.lock") == "keep me\n");
 }

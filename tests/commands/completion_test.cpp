@@ -52,7 +52,7 @@ TEST_CASE("the completion offers every subcommand of plock --help", "[completion
     TempDir directory;
     for (const bool loaded : {true, false}) {
         INFO("with bash-completion's helpers: " << loaded);
-        CHECK(complete({""}, directory.path(), loaded) == "--help\n--version\nexec\npidguard\nredis\nsem\nstatus\ntry\nupdate\n");
+        CHECK(complete({""}, directory.path(), loaded) == "--help\n--version\nexec\nlock\npidguard\nredis\nsem\nstatus\ntry\nunlock\nupdate\n");
         CHECK(complete({"st"}, directory.path(), loaded) == "status\n");
         CHECK(complete({"up"}, directory.path(), loaded) == "update\n");
     }

@@ -18,7 +18,7 @@ using namespace plock::test;
 
 namespace {
 
-const std::vector<std::string> k_subcommands{"exec", "try", "sem", "pidguard", "redis", "update", "status"};
+const std::vector<std::string> k_subcommands{"exec", "try", "lock", "unlock", "sem", "pidguard", "redis", "update", "status"};
 const std::string k_query_heading = R"(.SS "plock pidguard \-\-status")";
 const std::string k_status_heading = ".SS \"Answers of plock status\"";
 

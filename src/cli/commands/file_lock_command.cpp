@@ -137,7 +137,7 @@ void define_options(CLI::App& command, FileLockOptions& options) {
     const bool runs_command = options.role != FileLockRole::lock_;
     if (runs_command) {
         add_text_option(command, "LOCKFILE", options.path,
-                        "The file to lock; created if missing, never truncated", "LOCKFILE");
+                        "The file to lock; created if missing, never truncated", "");
         add_text_option(command, "--fd", options.descriptor,
                         "Instead of LOCKFILE: lock the open file behind descriptor FD, which the caller "
                         "opened (exec 9>FILE); the lock stays with it after plock exits",
@@ -145,7 +145,7 @@ void define_options(CLI::App& command, FileLockOptions& options) {
     } else {
         add_text_option(command, "FD", options.descriptor,
                         "The descriptor, opened by the caller (exec 9>FILE), whose open file takes the lock",
-                        "FD")
+                        "")
             ->required();
     }
     auto* exclusive = command.add_flag("-x,--exclusive", options.exclusive,

@@ -10,8 +10,7 @@ std::unique_ptr<Subcommand> make_lock_command() {
     return make_file_lock_command(FileLockRole::lock_,
         "Usage: plock lock [OPTIONS] FD\n\n"
         "Examples:\n"
-        "  exec 9>/var/lock/job.lock\n"
-        "  plock lock -n 9 || { echo 'already running'; exit 1; }   # the rest of the script holds it\n"
+        "  plock lock -n 9 || { echo 'already running'; exit 1; }   # after exec 9>/var/lock/job.lock\n"
         "  plock lock -s -w 10 9                                  # a shared lock, waiting up to 10s\n"
         "  plock unlock 9                                         # let go early (or close fd 9)\n\n"
         "The lock belongs to the open file behind FD, which the calling shell shares: it lasts until\n"

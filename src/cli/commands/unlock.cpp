@@ -22,13 +22,13 @@ struct Settings {
 };
 
 void define_options(CLI::App& command, UnlockOptions& options) {
-    add_text_option(command, "FD", options.descriptor, "The descriptor whose open file lets go of its lock", "FD")
+    add_text_option(command, "FD", options.descriptor, "The descriptor whose open file lets go of its lock", "")
         ->required();
     add_output_options(command, options.output);
     command.footer(
         "Usage: plock unlock FD\n\n"
         "Examples:\n"
-        "  exec 9>/var/lock/job.lock; plock lock 9; ./critical-part; plock unlock 9; ./the-rest\n\n"
+        "  plock unlock 9       # after exec 9>FILE; plock lock 9; ./critical-part: the rest runs unlocked\n\n"
         "Releases the flock and open file description locks of the open file behind FD (held or not:\n"
         "exit 0). Exit status: 0, or 66 when FD is not open; see 'plock --help'.");
 }
