@@ -116,7 +116,8 @@ start_redis() {
         redis_pid=$!
         local tries
         for tries in $(seq 500); do
-            if redis-cli -p "$redis_port" ping 2>/dev/null | grep -q PONG; then
+            # Our server's answer, not that of another that had the port.
+            if redis-cli -p "$redis_port" info server 2>/dev/null | tr -d '\r' | grep -qx "process_id:$redis_pid"; then
                 redis_url="redis://127.0.0.1:$redis_port"
                 return 0
             fi
