@@ -10,6 +10,8 @@
 // exception escapes (main would report it as an internal error, exit 70);
 // a UsageError's message, as the logger writes it, is one line of printable
 // characters (values are quoted in messages, and may hold anything).
+#include <CLI/CLI.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>

@@ -1,6 +1,8 @@
 // The top-level app: subcommands, help footer with the exit-status table.
 #include "cli/app.hpp"
 
+#include <CLI/CLI.hpp>
+
 #include <cstring>
 #include <iostream>
 

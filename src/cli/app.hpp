@@ -6,7 +6,6 @@
 // (validation, no side effects) -> Subcommand::run.
 #pragma once
 
-#include <CLI/CLI.hpp>
 
 #include <memory>
 #include <optional>

@@ -1,6 +1,8 @@
 // Shared option declarations and their validation.
 #include "cli/options.hpp"
 
+#include <CLI/CLI.hpp>
+
 #include <cctype>
 #include <cmath>
 #include <cstdlib>

@@ -3,14 +3,19 @@
 // -v/--verbose, -q/--quiet), and their validation into typed values.
 #pragma once
 
-#include <CLI/CLI.hpp>
-
 #include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "plock/sys/wait.hpp"
+
+// CLI11 is declared, not included: only the files that define options
+// include it (its header costs seconds in every file that reads it).
+namespace CLI {
+class App;
+class Option;
+}  // namespace CLI
 
 namespace plock::cli {
 

@@ -1,5 +1,7 @@
 #include "cli/redis_options.hpp"
 
+#include <CLI/CLI.hpp>
+
 #include <fcntl.h>
 #include <unistd.h>
 

@@ -3,11 +3,10 @@
 // `plock status --redis`, and their validation.
 #pragma once
 
-#include <CLI/CLI.hpp>
-
 #include <optional>
 #include <string>
 
+#include "cli/options.hpp"
 #include "plock/redis/redis_lock.hpp"
 #include "plock/redis/redis_url.hpp"
 

@@ -1,5 +1,7 @@
 #include "cli/semaphore_options.hpp"
 
+#include <CLI/CLI.hpp>
+
 #include <cstdlib>
 
 #include "cli/options.hpp"

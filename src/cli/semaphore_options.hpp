@@ -3,11 +3,10 @@
 // SemaphoreSpec.
 #pragma once
 
-#include <CLI/CLI.hpp>
-
 #include <optional>
 #include <string>
 
+#include "cli/options.hpp"
 #include "plock/sem/semaphore.hpp"
 
 namespace plock::cli {

@@ -1,6 +1,8 @@
 // Tests of the shared option validation of the CLI.
 #include <catch2/catch.hpp>
 
+#include <CLI/CLI.hpp>
+
 #include "cli/describe.hpp"
 #include "cli/options.hpp"
 #include "plock/sys/error.hpp"

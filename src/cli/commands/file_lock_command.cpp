@@ -2,6 +2,8 @@
 // file lock that `plock update` shares.
 #include "cli/commands/file_lock_command.hpp"
 
+#include <CLI/CLI.hpp>
+
 #include <unistd.h>
 
 #include <climits>

@@ -1,5 +1,7 @@
 // `plock pidguard`: run a command as the one instance a PID file guards,
 // or (--status) say whether such an instance runs, and which PID it has.
+#include <CLI/CLI.hpp>
+
 #include <unistd.h>
 
 #include <memory>

@@ -1,6 +1,8 @@
 // `plock redis`: hold a lock (or one of N permits) kept in a Redis server
 // while a command runs, renewing its lease, and stop the command before the
 // lease can end if it cannot be renewed.
+#include <CLI/CLI.hpp>
+
 #include <memory>
 
 #include "cli/acquire.hpp"

@@ -1,5 +1,7 @@
 // `plock sem`: hold one of N slots of a counting semaphore while a command
 // runs, or (--status) show who holds the slots.
+#include <CLI/CLI.hpp>
+
 #include <unistd.h>
 
 #include <cstdlib>

@@ -2,6 +2,8 @@
 // file, a lock or semaphore in Redis), who waits for them. It only reads
 // /proc, the PID file and (with read-only commands) Redis: nothing is opened
 // for writing, created or locked.
+#include <CLI/CLI.hpp>
+
 #include <memory>
 
 #include "cli/app.hpp"

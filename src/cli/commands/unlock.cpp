@@ -1,6 +1,8 @@
 // `plock unlock FD`: lets go of the lock that `plock lock FD` (or flock(1),
 // or any other program) took on the open file description behind the
 // caller's descriptor FD, whatever its method.
+#include <CLI/CLI.hpp>
+
 #include <climits>
 
 #include "cli/app.hpp"

@@ -8,6 +8,8 @@
 // file it locked, and locks the new one if not (FileLock::reopen_if_replaced):
 // a run that waited behind an update ends up holding the lock of the file
 // that the path names, which the next update must wait for.
+#include <CLI/CLI.hpp>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
