@@ -28,9 +28,11 @@ BeforeWait WaitReport::before_wait() const {
     };
 }
 
-int WaitReport::conflict(const std::string& message) const {
+int WaitReport::conflict(const std::function<std::string()>& message) const {
     const LogLevel level = m_quiet_conflict ? LogLevel::info : conflict_level(m_conflict_exit_code);
-    logger().log(level, "{}", message);
+    if (logger().should_log(level)) {
+        logger().log(level, "{}", message());
+    }
     return m_conflict_exit_code;
 }
 
@@ -45,18 +47,13 @@ std::optional<int> WaitReport::outcome(const AcquireResult& result) const {
         logger().info("{} ended the wait for {}", signal_name(result.signal), m_wording.target);
         return exit_code::k_signal_base + result.signal;
     case AcquireResult::Status::busy:
-        if (!logger().should_log(m_quiet_conflict ? LogLevel::info : conflict_level(m_conflict_exit_code))) {
-            return m_conflict_exit_code;
-        }
-        return conflict(m_wording.busy());
+        return conflict(m_wording.busy);
     case AcquireResult::Status::timed_out:
         break;
     }
-    if (!logger().should_log(conflict_level(m_conflict_exit_code))) {
-        return m_conflict_exit_code;
-    }
     const std::string waited_for = format_seconds(waited());
-    return conflict("timed out after " + waited_for + " waiting for " + m_wording.target + ", " + m_wording.holders());
+    return conflict(
+        [&] { return "timed out after " + waited_for + " waiting for " + m_wording.target + ", " + m_wording.holders(); });
 }
 
 }  // namespace plock::cli

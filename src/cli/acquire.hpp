@@ -40,8 +40,10 @@ public:
     // exit status the run ends with, after saying why: the conflict code for
     // a busy lock or a timeout, 128+N for signal N.
     std::optional<int> outcome(const AcquireResult& result) const;
-    // The conflict code, after saying `message` at the conflict's level.
-    int conflict(const std::string& message) const;
+    // The conflict code, after saying `message` at the conflict's level;
+    // `message` (which may read /proc or ask a server) only runs when the
+    // line is printed.
+    int conflict(const std::function<std::string()>& message) const;
 
     std::chrono::nanoseconds waited() const;
     const LockWording& wording() const noexcept { return m_wording; }

@@ -125,8 +125,9 @@ int run_guarded(const Settings& settings) {
             logger().info("sent {} to {}", signal_name(signal), describe_holder(holder));
         });
         if (result.status != AcquireResult::Status::acquired && result.status != AcquireResult::Status::interrupted) {
-            return report.conflict(settings.path + " is still held by " + describe_guard_holder(guard) +
-                                   " after SIGKILL");
+            return report.conflict([&] {
+                return settings.path + " is still held by " + describe_guard_holder(guard) + " after SIGKILL";
+            });
         }
     }
     if (const auto status = report.outcome(result)) {
